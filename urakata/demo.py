@@ -1,0 +1,175 @@
+"""The demo: its own servers under ./var, a migrated database, believable data, the portal.
+
+Tooling, not one of the four parts: ``urakata demo`` (``make demo``) runs it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from urakata.platform.db import Database
+from urakata.platform.identity import Role, create_user, grant_role
+from urakata.platform.tenancy import Tenant, create_tenant
+from urakata.worker.queues import QUEUES
+
+DEMO_PASSWORD = "urakata-demo-2026"  # noqa: S105 - printed for the demo, never production
+
+SHOPS = [
+    ("hanabi-tea", "花火茶舗", "Asia/Tokyo"),
+    ("kumo-apparel", "くもアパレル", "Asia/Tokyo"),
+    ("sora-cosme", "そらコスメ", "Asia/Tokyo"),
+]
+
+# (email, name, role, shop slug or None)
+PEOPLE = [
+    ("admin@urakata.example", "管理 花子", Role.agency_admin, None),
+    ("op.tanaka@urakata.example", "田中 一郎", Role.operator, "hanabi-tea"),
+    ("op.tanaka@urakata.example", "田中 一郎", Role.operator, "kumo-apparel"),
+    ("op.suzuki@urakata.example", "鈴木 次郎", Role.operator, "sora-cosme"),
+    ("auditor@urakata.example", "監査 三郎", Role.auditor, None),
+    ("owner@hanabi-tea.example", "花火 美咲", Role.shop_admin, "hanabi-tea"),
+    ("owner@kumo-apparel.example", "雲井 翔", Role.shop_admin, "kumo-apparel"),
+    ("owner@sora-cosme.example", "空野 彩", Role.shop_admin, "sora-cosme"),
+    ("staff@hanabi-tea.example", "茶屋 健", Role.shop_staff, "hanabi-tea"),
+]
+
+
+def seed_demo(db: Database) -> bool:
+    """Create the demo agency once; returns False when it is already there."""
+    with db.platform_session() as session:
+        if session.scalar(select(Tenant.id).where(Tenant.slug == SHOPS[0][0])):
+            return False
+        tenants = {slug: create_tenant(session, slug, name, tz) for slug, name, tz in SHOPS}
+        users = {}
+        for email, name, role, shop in PEOPLE:
+            user = users.get(email) or create_user(session, email, name, DEMO_PASSWORD)
+            users[email] = user
+            grant_role(session, user, role, tenants[shop].id if shop else None)
+    return True
+
+
+@dataclass
+class DemoUrls:
+    app_url: str
+    owner_url: str
+    redis_url: str
+
+
+def _secret_key(var: Path) -> str:
+    path = var / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def run_demo(var: Path, port: int = 8000) -> int:
+    from urakata.platform.dbroles import bootstrap_database
+    from urakata.platform.devservers import DevServers
+    from urakata.platform.migrate import upgrade_head
+
+    var.mkdir(parents=True, exist_ok=True)
+    servers = None
+    if os.environ.get("DATABASE_URL"):
+        owner_url = os.environ.get("MIGRATE_DATABASE_URL") or sys.exit(
+            "DATABASE_URL is set: set MIGRATE_DATABASE_URL (the owner role) too"
+        )
+        urls = DemoUrls(os.environ["DATABASE_URL"], owner_url, os.environ.get("REDIS_URL", ""))
+    else:
+        print("starting PostgreSQL and Redis under", var)
+        servers = DevServers(var).start()
+        owner_url, app_url = bootstrap_database(servers.admin_database_url, "urakata")
+        urls = DemoUrls(app_url, owner_url, servers.redis_url)
+    if os.environ.get("REDIS_URL"):
+        urls.redis_url = os.environ["REDIS_URL"]
+    elif not urls.redis_url:
+        urls.redis_url = servers.redis_url if servers else "redis://127.0.0.1:6379/0"
+
+    upgrade_head(urls.owner_url)
+    db = Database.from_url(urls.app_url)
+    seeded = seed_demo(db)
+    db.dispose()
+    print("seeded the demo agency" if seeded else "demo data already present; reusing ./var")
+
+    env = dict(
+        os.environ,
+        URAKATA_MODE="demo",
+        DATABASE_URL=urls.app_url,
+        REDIS_URL=urls.redis_url,
+        SECRET_KEY=_secret_key(var),
+    )
+    bindir = Path(sys.executable).parent
+    children = [
+        subprocess.Popen(
+            [
+                str(bindir / "gunicorn"),
+                "--workers=2",
+                f"--bind=127.0.0.1:{port}",
+                "--access-logfile=-",
+                "urakata.portal.wsgi:app",
+            ],
+            env=env,
+        ),
+        subprocess.Popen(
+            [
+                str(bindir / "rq"),
+                "worker-pool",
+                "-w",
+                "rq.worker.SimpleWorker",
+                "-n",
+                "2",
+                "--url",
+                urls.redis_url,
+                *QUEUES,
+            ],
+            env=env,
+        ),
+    ]
+    _print_banner(port)
+    stopping = False
+
+    def _stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while not stopping and all(c.poll() is None for c in children):
+            time.sleep(0.2)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if servers is not None:
+            servers.stop()
+        print("demo stopped")
+    return 0 if stopping else 1
+
+
+def _print_banner(port: int) -> None:
+    print()
+    print(f"  Urakata demo: http://127.0.0.1:{port}/")
+    print(f"  password for every demo login: {DEMO_PASSWORD}")
+    seen = set()
+    for email, _name, role, shop in PEOPLE:
+        if email in seen:
+            continue
+        seen.add(email)
+        print(f"    {role.value:<13} {email:<32} {shop or '(agency)'}")
+    print("  Ctrl-C stops everything the demo started.")
+    print(flush=True)

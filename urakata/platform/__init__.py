@@ -1,0 +1,1 @@
+"""The kernel every part stands on: config, database and tenancy, roles, dev servers."""

@@ -1,0 +1,72 @@
+"""Settings, read once from the environment by the app factory or a CLI command.
+
+Importing this module reads nothing; :func:`Settings.from_env` does, when called.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+MODES = ("production", "demo", "test")
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable Urakata; the message says what is missing."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: str = "production"
+    secret_key: str | None = None
+    # The application role: owns nothing, not superuser, no BYPASSRLS (DESIGN §4).
+    database_url: str | None = None
+    # The owner role, used only by migrations.
+    migrate_database_url: str | None = None
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    app_db_role: str = "urakata_app"
+    trusted_proxies: int = 0
+    default_timezone: str = "Asia/Tokyo"
+    log_level: str = "INFO"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        mode = env.get("URAKATA_MODE", "production").strip().lower()
+        if mode not in MODES:
+            raise ConfigError(f"URAKATA_MODE must be one of {', '.join(MODES)}, got {mode!r}")
+        try:
+            proxies = int(env.get("TRUSTED_PROXIES", "0"))
+        except ValueError as exc:
+            raise ConfigError(
+                "TRUSTED_PROXIES must be a whole number (0 when not behind a proxy)"
+            ) from exc
+        settings = cls(
+            mode=mode,
+            secret_key=env.get("SECRET_KEY") or None,
+            database_url=env.get("DATABASE_URL") or None,
+            migrate_database_url=env.get("MIGRATE_DATABASE_URL") or None,
+            redis_url=env.get("REDIS_URL") or cls.redis_url,
+            app_db_role=env.get("URAKATA_APP_ROLE") or cls.app_db_role,
+            trusted_proxies=proxies,
+            log_level=env.get("LOG_LEVEL", "INFO").upper(),
+        )
+        return settings.validated()
+
+    def validated(self) -> Settings:
+        if self.mode not in MODES:
+            raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if not self.database_url:
+            raise ConfigError("DATABASE_URL is required (the application role's URL, see README)")
+        if self.secret_key is None:
+            if self.mode == "production":
+                raise ConfigError("SECRET_KEY is required outside demo and test modes")
+            # Demo and test get a per-process key: sessions do not survive a restart.
+            return replace(self, secret_key=os.urandom(32).hex())
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.mode == "production"

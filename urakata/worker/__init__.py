@@ -1,0 +1,1 @@
+"""RQ workers: connection, queues and the job entry points (thin; they call tenants/)."""
