@@ -113,13 +113,35 @@ def world(db) -> factories.World:
 
 
 @pytest.fixture
-def settings(test_database, redis_url) -> Settings:
+def settings(test_database, redis_url, smtp_server) -> Settings:
     return Settings(
         mode="test",
         secret_key="test-" + uuid.uuid4().hex,
         database_url=test_database.app_url,
         redis_url=redis_url,
+        mail_host="127.0.0.1",
+        mail_port=smtp_server.port,
+        # Generous limits: the throttling tests build an app with tight ones.
+        login_rate_limit_ip="1000 per minute",
+        login_rate_limit_account="1000 per minute",
+        rate_limit_prefix="test-" + uuid.uuid4().hex[:12],
     )
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    """A real SMTP server on a spare port; ``.messages`` holds what it received."""
+    from tests.smtp import LocalSmtpServer
+
+    server = LocalSmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server):
+    smtp_server.messages.clear()
+    return smtp_server.messages
 
 
 @pytest.fixture
@@ -133,3 +155,11 @@ def app(settings, db):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def portal(app, db):
+    """A browser-like client that logs users in through the real login pages."""
+    from tests.portal_client import PortalClient
+
+    return PortalClient(app, db)

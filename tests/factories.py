@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from urakata.platform.db import Database
 from urakata.platform.identity import Role, UserAccount, create_user, grant_role
 from urakata.platform.passwords import hash_password
-from urakata.platform.tenancy import Tenant, create_tenant
+from urakata.platform.tenancy import Tenant
+from urakata.tenants.shop.services import onboard_shop
 
 PASSWORD = "correct horse battery staple"
 # argon2id is deliberately slow; hash once per run, not once per user.
@@ -16,10 +17,23 @@ PASSWORD_HASH = hash_password(PASSWORD)
 _counter = itertools.count(1)
 
 
-def make_tenant(db: Database, slug: str | None = None, name: str | None = None) -> Tenant:
+def make_shop(
+    db: Database, slug: str | None = None, name: str | None = None
+) -> tuple[Tenant, UserAccount]:
+    """A shop onboarded as the portal does it: tenant, settings and its first shop admin."""
     n = next(_counter)
-    with db.platform_session() as session:
-        return create_tenant(session, slug or f"shop-{n}", name or f"テスト店舗{n}")
+    slug = slug or f"shop-{n}"
+    with db.session() as session, session.begin():
+        done = onboard_shop(
+            session,
+            slug=slug,
+            name=name or f"テスト店舗{n}",
+            timezone="Asia/Tokyo",
+            admin_email=f"admin@{slug}.example",
+            admin_name=f"店長{n}",
+        )
+        done.admin.password_hash = PASSWORD_HASH
+    return done.tenant, done.admin
 
 
 def make_user(
@@ -27,7 +41,7 @@ def make_user(
 ) -> UserAccount:
     n = next(_counter)
     with db.platform_session() as session:
-        user = create_user(session, email or f"user{n}@example.test", f"利用者{n}")
+        user = create_user(session, email or f"user{n}@shops.example", f"利用者{n}")
         user.password_hash = PASSWORD_HASH
         grant_role(session, user, role, tenant.id if tenant else None)
         return user
@@ -46,15 +60,15 @@ class World:
 
 
 def make_world(db: Database) -> World:
-    shop_a = make_tenant(db, "shop-a", "あかり雑貨")
-    shop_b = make_tenant(db, "shop-b", "みどり食品")
+    shop_a, shop_admin_a = make_shop(db, "shop-a", "あかり雑貨")
+    shop_b, shop_admin_b = make_shop(db, "shop-b", "みどり食品")
     return World(
         shop_a=shop_a,
         shop_b=shop_b,
-        agency_admin=make_user(db, Role.agency_admin, email="admin@agency.test"),
-        operator_a=make_user(db, Role.operator, shop_a, email="op-a@agency.test"),
-        operator_b=make_user(db, Role.operator, shop_b, email="op-b@agency.test"),
-        shop_admin_a=make_user(db, Role.shop_admin, shop_a, email="admin@shop-a.test"),
-        shop_admin_b=make_user(db, Role.shop_admin, shop_b, email="admin@shop-b.test"),
-        auditor=make_user(db, Role.auditor, email="auditor@agency.test"),
+        agency_admin=make_user(db, Role.agency_admin, email="admin@agency.example"),
+        operator_a=make_user(db, Role.operator, shop_a, email="op-a@agency.example"),
+        operator_b=make_user(db, Role.operator, shop_b, email="op-b@agency.example"),
+        shop_admin_a=shop_admin_a,
+        shop_admin_b=shop_admin_b,
+        auditor=make_user(db, Role.auditor, email="auditor@agency.example"),
     )

@@ -17,8 +17,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from urakata.platform.db import Database
-from urakata.platform.identity import Role, create_user, grant_role
-from urakata.platform.tenancy import Tenant, create_tenant
+from urakata.platform.identity import Role, create_user, get_user_by_email, grant_role
+from urakata.platform.passwords import hash_password
+from urakata.platform.tenancy import Tenant
+from urakata.tenants.shop.services import onboard_shop
 from urakata.worker.queues import QUEUES
 
 DEMO_PASSWORD = "urakata-demo-2026"  # noqa: S105 - printed for the demo, never production
@@ -48,10 +50,29 @@ def seed_demo(db: Database) -> bool:
     with db.platform_session() as session:
         if session.scalar(select(Tenant.id).where(Tenant.slug == SHOPS[0][0])):
             return False
-        tenants = {slug: create_tenant(session, slug, name, tz) for slug, name, tz in SHOPS}
+    admins = {shop: (email, name) for email, name, role, shop in PEOPLE if role is Role.shop_admin}
+    tenants = {}
+    for slug, name, tz in SHOPS:
+        with db.session() as session, session.begin():  # onboarding binds it to the new shop
+            email, admin_name = admins[slug]
+            done = onboard_shop(
+                session,
+                slug=slug,
+                name=name,
+                timezone=tz,
+                admin_email=email,
+                admin_name=admin_name,
+            )
+            done.admin.password_hash = hash_password(DEMO_PASSWORD)
+            tenants[slug] = done.tenant
+    with db.platform_session() as session:
         users = {}
         for email, name, role, shop in PEOPLE:
-            user = users.get(email) or create_user(session, email, name, DEMO_PASSWORD)
+            if role is Role.shop_admin:
+                continue
+            user = users.get(email) or get_user_by_email(session, email)
+            if user is None:
+                user = create_user(session, email, name, DEMO_PASSWORD)
             users[email] = user
             grant_role(session, user, role, tenants[shop].id if shop else None)
     return True

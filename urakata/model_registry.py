@@ -3,7 +3,8 @@
 Not part of the four layers; only migrations and tooling import it.
 """
 
-from urakata.platform import identity, tenancy  # noqa: F401
+from urakata.platform import apikeys, identity, tenancy  # noqa: F401
 from urakata.platform.db import Base
+from urakata.tenants.shop import models as shop_models  # noqa: F401
 
 metadata = Base.metadata

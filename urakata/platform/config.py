@@ -29,6 +29,18 @@ class Settings:
     trusted_proxies: int = 0
     default_timezone: str = "Asia/Tokyo"
     log_level: str = "INFO"
+    # Mail (password resets now; shop mails later). A local SMTP relay by default.
+    mail_host: str = "127.0.0.1"
+    mail_port: int = 25
+    mail_from: str = "noreply@urakata.example"
+    mail_from_name: str = "Urakata"
+    mail_username: str | None = None
+    mail_password: str | None = None
+    mail_starttls: bool = False
+    # Login throttling (Flask-Limiter syntax); storage is Redis, memory when Redis is down.
+    login_rate_limit_ip: str = "20 per minute"
+    login_rate_limit_account: str = "10 per minute"
+    rate_limit_prefix: str = "urakata"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -52,6 +64,13 @@ class Settings:
             app_db_role=env.get("URAKATA_APP_ROLE") or cls.app_db_role,
             trusted_proxies=proxies,
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            mail_host=env.get("MAIL_HOST") or cls.mail_host,
+            mail_port=_int(env, "MAIL_PORT", cls.mail_port, "the SMTP port"),
+            mail_from=env.get("MAIL_FROM") or cls.mail_from,
+            mail_from_name=env.get("MAIL_FROM_NAME") or cls.mail_from_name,
+            mail_username=env.get("MAIL_USERNAME") or None,
+            mail_password=env.get("MAIL_PASSWORD") or None,
+            mail_starttls=env.get("MAIL_STARTTLS", "").lower() in ("1", "true", "yes"),
         )
         return settings.validated()
 
@@ -70,3 +89,13 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.mode == "production"
+
+
+def _int(env: Mapping[str, str], name: str, default: int, hint: str) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number ({hint}), got {raw!r}") from exc

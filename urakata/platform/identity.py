@@ -8,10 +8,11 @@ shop auditors belong to one shop).
 from __future__ import annotations
 
 import enum
+import secrets
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, select, text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from urakata.platform.db import Base, utcnow
@@ -41,10 +42,38 @@ class UserAccount(Base):
     locale: Mapped[str] = mapped_column(String(8), default="ja")
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Part of the login cookie's identity: rotating it (password change, reset, "log out
+    # everywhere") ends every existing session of this user.
+    session_token: Mapped[str] = mapped_column(
+        String(64), default=lambda: secrets.token_urlsafe(32)
+    )
+    password_changed_at: Mapped[datetime | None]
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    # The last accepted TOTP time step: a code is accepted once, never replayed.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
+
+
+class PasswordResetToken(Base):
+    """A one-time, expiring password reset link; only the SHA-256 of the token is stored."""
+
+    __tablename__ = "password_reset_token"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
 
 
 class Membership(Base):
@@ -122,3 +151,38 @@ def grant_role(
     session.add(membership)
     session.flush()
     return membership
+
+
+def find_membership(
+    session: Session, user_id: uuid.UUID, role: Role, shop_id: uuid.UUID | None
+) -> Membership | None:
+    query = select(Membership).where(Membership.user_id == user_id, Membership.role == role.value)
+    query = query.where(
+        Membership.shop_id.is_(None) if shop_id is None else Membership.shop_id == shop_id
+    )
+    return session.scalar(query)
+
+
+def revoke_role(session: Session, membership: Membership) -> None:
+    session.delete(membership)
+    session.flush()
+
+
+def users_with_role(session: Session, role: Role) -> list[UserAccount]:
+    return list(
+        session.scalars(
+            select(UserAccount)
+            .join(Membership)
+            .where(Membership.role == role.value)
+            .distinct()
+            .order_by(UserAccount.display_name)
+        )
+    )
+
+
+def members_of_shop(session: Session, shop_id: uuid.UUID) -> list[Membership]:
+    return list(
+        session.scalars(
+            select(Membership).where(Membership.shop_id == shop_id).order_by(Membership.role)
+        )
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 
 from alembic import op
 
@@ -54,3 +55,16 @@ def grant_app(table: str, privileges: str = DEFAULT_PRIVILEGES) -> None:
 def enable_tenant_rls(table: str, privileges: str = DEFAULT_PRIVILEGES) -> None:
     for statement in tenant_rls_statements(table, app_role(), privileges):
         op.execute(statement)
+
+
+def each_tenant() -> Iterator[str]:
+    """Yield each tenant id with ``app.tenant_id`` set to it, for data migrations.
+
+    FORCE RLS binds the owner role too, so a data migration writes one shop at a time.
+    """
+    conn = op.get_bind()
+    tenant_ids = [str(r[0]) for r in conn.exec_driver_sql("SELECT id FROM tenant ORDER BY id")]
+    for tenant_id in tenant_ids:
+        conn.exec_driver_sql(f"SET LOCAL app.tenant_id = '{tenant_id}'")
+        yield tenant_id
+    conn.exec_driver_sql("SET LOCAL app.tenant_id = ''")

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 
 from urakata.platform.config import Settings
 from urakata.platform.db import Database
 from urakata.platform.dbroles import check_app_role
+from urakata.platform.identity import Role
+
+ROLE_LABELS = {
+    Role.agency_admin: _l("Agency admin"),
+    Role.operator: _l("Operator"),
+    Role.shop_admin: _l("Shop admin"),
+    Role.shop_staff: _l("Shop staff"),
+    Role.auditor: _l("Auditor"),
+}
 
 
 def create_app(config: Settings | None = None, *, db: Database | None = None) -> Flask:
@@ -19,7 +29,12 @@ def create_app(config: Settings | None = None, *, db: Database | None = None) ->
     configure_settings(app, settings)
     configure_database(app, settings, db)
     configure_request_lifecycle(app)
+    configure_security(app, settings)
+    configure_i18n(app)
+    configure_templates(app)
     configure_blueprints(app)
+    configure_api(app)
+    configure_errors(app)
     return app
 
 
@@ -29,6 +44,8 @@ def configure_settings(app: Flask, settings: Settings) -> None:
         REDIS_URL=settings.redis_url,
         URAKATA_SETTINGS=settings,
         TESTING=settings.mode == "test",
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        PREFERRED_URL_SCHEME="https" if settings.is_production else "http",
     )
 
 
@@ -44,7 +61,46 @@ def configure_request_lifecycle(app: Flask) -> None:
     configure_request_session(app)
 
 
-def configure_blueprints(app: Flask) -> None:
-    from urakata.portal import ops
+def configure_security(app: Flask, settings: Settings) -> None:
+    from urakata.portal import security
 
-    app.register_blueprint(ops.bp)
+    security.configure_security(app, settings)
+
+
+def configure_i18n(app: Flask) -> None:
+    from urakata.portal.i18n import configure_i18n as _configure
+
+    _configure(app)
+
+
+def configure_templates(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    @app.context_processor
+    def _helpers():
+        return {"role_label": lambda role: ROLE_LABELS[Role(role)], "get_locale": get_locale}
+
+
+def configure_blueprints(app: Flask) -> None:
+    from urakata.portal import home, ops
+    from urakata.portal.agency import views as agency
+    from urakata.portal.audit import views as audit
+    from urakata.portal.auth import views as auth
+    from urakata.portal.shop import blueprint as shop
+    from urakata.portal.shop import views as _shop_views  # noqa: F401 - registers routes
+
+    for bp in (ops.bp, home.bp, auth.bp, agency.bp, audit.bp, shop.bp):
+        app.register_blueprint(bp)
+
+
+def configure_api(app: Flask) -> None:
+    """The REST API (flask-smorest) lives under /api/v1."""
+    from urakata.portal.api import init_api
+
+    init_api(app)
+
+
+def configure_errors(app: Flask) -> None:
+    from urakata.portal.errors import configure_errors as _configure
+
+    _configure(app)

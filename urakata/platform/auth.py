@@ -1,0 +1,216 @@
+"""Authentication services: passwords, lockout, reset links, TOTP, session invalidation.
+
+Plain functions over a session (no Flask): the portal calls them and commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pyotp
+from sqlalchemy import select, update
+
+from urakata.platform.db import utcnow
+from urakata.platform.identity import (
+    AGENCY_ROLES,
+    PasswordResetToken,
+    UserAccount,
+    get_user_by_email,
+)
+from urakata.platform.passwords import hash_password, needs_rehash, verify_password
+
+LOCKOUT_THRESHOLD = 10
+LOCKOUT_DURATION = timedelta(minutes=15)
+RESET_TOKEN_TTL = timedelta(hours=1)
+MIN_PASSWORD_LENGTH = 12
+TOTP_ISSUER = "Urakata"
+# A dummy hash so unknown e-mails cost as much time as wrong passwords.
+_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+
+
+class PasswordRejected(ValueError):
+    """The new password does not meet the policy; the message says why."""
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: UserAccount | None
+    reason: str  # "ok", "invalid", "locked", "inactive"
+
+    @property
+    def ok(self) -> bool:
+        return self.reason == "ok"
+
+
+def authenticate(session, email: str, password: str, now: datetime | None = None) -> LoginResult:
+    """Check e-mail and password; count failures and lock after ``LOCKOUT_THRESHOLD``.
+
+    Unknown e-mail, wrong password and inactive account look the same to the caller's
+    user (the portal shows one message); ``reason`` is for the log and the ledger.
+    """
+    now = now or utcnow()
+    user = get_user_by_email(session, email)
+    if user is None:
+        verify_password(_DUMMY_HASH, password)
+        return LoginResult(None, "invalid")
+    if user.locked_until is not None and user.locked_until > now:
+        return LoginResult(user, "locked")
+    if not verify_password(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= LOCKOUT_THRESHOLD:
+            user.locked_until = now + LOCKOUT_DURATION
+            user.failed_logins = 0
+        session.flush()
+        return LoginResult(user, "invalid")
+    if not user.is_active:
+        return LoginResult(user, "inactive")
+    user.failed_logins = 0
+    user.locked_until = None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    session.flush()
+    return LoginResult(user, "ok")
+
+
+def record_login(session, user: UserAccount, now: datetime | None = None) -> None:
+    user.last_login_at = now or utcnow()
+    session.flush()
+
+
+def check_password_policy(user: UserAccount, password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise PasswordRejected(f"at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > 256:
+        raise PasswordRejected("at most 256 characters")
+    if password.strip().lower() in {user.email.lower(), user.email.split("@")[0].lower()}:
+        raise PasswordRejected("must not be your e-mail address")
+
+
+def set_password(session, user: UserAccount, password: str, now: datetime | None = None) -> None:
+    """Set a new password and end every existing session of the user."""
+    check_password_policy(user, password)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = now or utcnow()
+    user.failed_logins = 0
+    user.locked_until = None
+    end_all_sessions(session, user)
+
+
+def end_all_sessions(session, user: UserAccount) -> None:
+    user.session_token = secrets.token_urlsafe(32)
+    session.flush()
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_reset_token(
+    session, email: str, now: datetime | None = None, ttl: timedelta = RESET_TOKEN_TTL
+) -> tuple[UserAccount, str] | None:
+    """A one-time reset token for an active user, or None (the caller says nothing either way).
+
+    Welcome mails use the same link with a longer ``ttl`` to set the first password.
+    """
+    now = now or utcnow()
+    user = get_user_by_email(session, email)
+    if user is None or not user.is_active:
+        return None
+    raw = secrets.token_urlsafe(32)
+    session.add(
+        PasswordResetToken(
+            user_id=user.id, token_hash=_digest(raw), created_at=now, expires_at=now + ttl
+        )
+    )
+    session.flush()
+    return user, raw
+
+
+def find_reset_token(session, raw: str, now: datetime | None = None) -> PasswordResetToken | None:
+    now = now or utcnow()
+    token = session.scalar(
+        select(PasswordResetToken).where(PasswordResetToken.token_hash == _digest(raw))
+    )
+    if token is None or token.used_at is not None or token.expires_at <= now:
+        return None
+    return token
+
+
+def complete_reset(session, raw: str, password: str, now: datetime | None = None) -> UserAccount:
+    """Use the token once: set the password, burn every open token of the user."""
+    now = now or utcnow()
+    token = find_reset_token(session, raw, now)
+    if token is None:
+        raise PasswordRejected("this reset link is invalid, used or expired")
+    user = session.get(UserAccount, token.user_id)
+    set_password(session, user, password, now)
+    session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    return user
+
+
+# -- TOTP ------------------------------------------------------------------------------
+
+
+def totp_required(user: UserAccount) -> bool:
+    """Agency staff must use a second factor; shop users and auditors may."""
+    return any(m.role in AGENCY_ROLES for m in user.memberships)
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(user: UserAccount, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
+
+
+def _accepted_step(secret: str, code: str, now: datetime, last_step: int | None) -> int | None:
+    code = "".join(ch for ch in code if ch.isdigit())
+    if len(code) != 6:
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now)
+    for step in (current - 1, current, current + 1):  # one step of clock drift either way
+        if last_step is not None and step <= last_step:
+            continue
+        if secrets.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def enable_totp(session, user: UserAccount, secret: str, code: str, now=None) -> bool:
+    now = now or utcnow()
+    step = _accepted_step(secret, code, now, None)
+    if step is None:
+        return False
+    user.totp_secret = secret
+    user.totp_enabled_at = now
+    user.totp_last_step = step
+    session.flush()
+    return True
+
+
+def verify_totp(session, user: UserAccount, code: str, now=None) -> bool:
+    """Accept a current code once; a replayed code (same or older step) is refused."""
+    if not user.totp_secret:
+        return False
+    step = _accepted_step(user.totp_secret, code, now or utcnow(), user.totp_last_step)
+    if step is None:
+        return False
+    user.totp_last_step = step
+    session.flush()
+    return True
+
+
+def disable_totp(session, user: UserAccount) -> None:
+    user.totp_secret = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    session.flush()

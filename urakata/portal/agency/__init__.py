@@ -1,0 +1,1 @@
+"""Agency pages: shops, onboarding, operators' home."""

@@ -1,0 +1,88 @@
+"""Agency admin: the shops, onboarding. Operators: their home with the shops they serve."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from urakata.platform.identity import Membership, Role
+from urakata.platform.mail import MailError, mail_settings_from, send_mail
+from urakata.platform.tenancy import InvalidTenantData, Tenant
+from urakata.portal.access import require_agency_role, shops_for
+from urakata.portal.agency.forms import OnboardShopForm
+from urakata.portal.requestdb import db_session
+from urakata.tenants.shop.services import onboard_shop
+
+bp = Blueprint("agency", __name__, url_prefix="/agency")
+log = logging.getLogger(__name__)
+
+
+@bp.before_request
+@login_required
+def _logged_in():
+    return None
+
+
+@bp.get("/shops")
+def shops():
+    require_agency_role(Role.agency_admin)
+    session = db_session()
+    operators = dict(
+        session.execute(
+            select(Membership.shop_id, func.count())
+            .where(Membership.role == Role.operator.value)
+            .group_by(Membership.shop_id)
+        ).all()
+    )
+    tenants = session.scalars(select(Tenant).order_by(Tenant.slug)).all()
+    return render_template("agency/shops.html", tenants=tenants, operators=operators)
+
+
+@bp.route("/shops/new", methods=["GET", "POST"])
+def onboard():
+    require_agency_role(Role.agency_admin)
+    form = OnboardShopForm()
+    if form.validate_on_submit():
+        try:
+            done = onboard_shop(
+                db_session(),
+                slug=form.slug.data.strip(),
+                name=form.name.data,
+                timezone=form.timezone.data.strip(),
+                admin_email=form.admin_email.data,
+                admin_name=form.admin_name.data,
+            )
+        except InvalidTenantData as exc:
+            getattr(form, exc.field).errors.append(exc.message)
+        else:
+            if done.welcome_token:
+                _send_welcome(done)
+            flash(_("The shop %(name)s is ready.", name=done.tenant.name), "success")
+            return redirect(url_for("shop.dashboard", shop=done.tenant.slug))
+    status = 200 if not form.errors else 422
+    return render_template("agency/onboard.html", form=form), status
+
+
+def _send_welcome(done) -> None:
+    link = url_for("auth.reset_password", token=done.welcome_token, _external=True)
+    text = render_template("agency/welcome_mail.txt", done=done, link=link)
+    try:
+        send_mail(
+            mail_settings_from(current_app.config["URAKATA_SETTINGS"]),
+            done.admin.email,
+            _("Welcome to Urakata: set your password"),
+            text,
+        )
+    except MailError:
+        log.exception("welcome mail to %s failed", done.admin.email)
+        flash(_("The welcome mail could not be sent; use 'Forgot password' later."), "warning")
+
+
+@bp.get("/home")
+def operator_home():
+    require_agency_role(Role.operator, Role.agency_admin)
+    return render_template("agency/operator_home.html", shops=shops_for(db_session(), current_user))

@@ -1,0 +1,1 @@
+"""Login, two-factor, logout, password reset and change, language choice."""
