@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.engine import Engine
 
 from urakata.platform.db import make_engine, normalise_url
@@ -89,10 +90,13 @@ def bootstrap_database(
                     text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
                 ).scalar()
                 if not exists:
-                    conn.exec_driver_sql(
-                        f"CREATE ROLE {_ident(role)} LOGIN NOSUPERUSER NOBYPASSRLS"
-                        " NOCREATEDB NOCREATEROLE"
-                    )
+                    try:
+                        conn.exec_driver_sql(
+                            f"CREATE ROLE {_ident(role)} LOGIN NOSUPERUSER NOBYPASSRLS"
+                            " NOCREATEDB NOCREATEROLE"
+                        )
+                    except (IntegrityError, ProgrammingError):
+                        pass  # created meanwhile by a concurrent bootstrap (parallel test runs)
             if recreate:
                 conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {_ident(database)} WITH (FORCE)")
             exists = conn.execute(

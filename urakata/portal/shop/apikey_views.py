@@ -1,0 +1,1 @@
+"""API key pages (being built)."""

@@ -1,0 +1,1 @@
+"""Shop settings and contract pages (being built)."""
