@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from urakata.platform.db import make_engine, normalise_url
 
