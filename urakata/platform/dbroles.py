@@ -7,6 +7,7 @@ refuses to start instead.
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 from sqlalchemy import text
@@ -90,13 +91,12 @@ def bootstrap_database(
                     text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}
                 ).scalar()
                 if not exists:
-                    try:
+                    # A concurrent bootstrap (parallel test runs) may create it meanwhile.
+                    with contextlib.suppress(IntegrityError, ProgrammingError):
                         conn.exec_driver_sql(
                             f"CREATE ROLE {_ident(role)} LOGIN NOSUPERUSER NOBYPASSRLS"
                             " NOCREATEDB NOCREATEROLE"
                         )
-                    except (IntegrityError, ProgrammingError):
-                        pass  # created meanwhile by a concurrent bootstrap (parallel test runs)
             if recreate:
                 conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {_ident(database)} WITH (FORCE)")
             exists = conn.execute(
