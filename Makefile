@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint format clean bench
+.PHONY: demo test lint format clean bench messages
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,3 +37,9 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
+
+# Refresh the Japanese catalog after adding UI strings; then translate the empty msgstr.
+messages: $(STAMP)
+	mkdir -p var
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o var/messages.pot urakata
+	$(BIN)/pybabel update -i var/messages.pot -d urakata/portal/translations -l ja --no-fuzzy-matching

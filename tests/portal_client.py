@@ -27,6 +27,7 @@ class PortalClient:
         self.app = app
         self.db = db
         self.client: FlaskClient = app.test_client()
+        self.logged_in = False
 
     def get(self, url: str, **kw):
         return self.client.get(url, **kw)
@@ -49,6 +50,7 @@ class PortalClient:
         elif location.endswith("/login/2fa"):
             response = self.post_form("/login/2fa", {"code": self.totp_code(user)})
         assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+        self.logged_in = True
         return response
 
     def totp_code(self, user: UserAccount) -> str:

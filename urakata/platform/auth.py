@@ -25,6 +25,7 @@ from urakata.platform.passwords import hash_password, needs_rehash, verify_passw
 LOCKOUT_THRESHOLD = 10
 LOCKOUT_DURATION = timedelta(minutes=15)
 RESET_TOKEN_TTL = timedelta(hours=1)
+WELCOME_LINK_TTL = timedelta(days=7)  # the first password, set from the welcome mail
 MIN_PASSWORD_LENGTH = 12
 TOTP_ISSUER = "Urakata"
 # A dummy hash so unknown e-mails cost as much time as wrong passwords.
@@ -56,14 +57,10 @@ def authenticate(session, email: str, password: str, now: datetime | None = None
     if user is None:
         verify_password(_DUMMY_HASH, password)
         return LoginResult(None, "invalid")
-    if user.locked_until is not None and user.locked_until > now:
+    if is_locked(user, now):
         return LoginResult(user, "locked")
     if not verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= LOCKOUT_THRESHOLD:
-            user.locked_until = now + LOCKOUT_DURATION
-            user.failed_logins = 0
-        session.flush()
+        register_failure(session, user, now)
         return LoginResult(user, "invalid")
     if not user.is_active:
         return LoginResult(user, "inactive")
@@ -73,6 +70,19 @@ def authenticate(session, email: str, password: str, now: datetime | None = None
         user.password_hash = hash_password(password)
     session.flush()
     return LoginResult(user, "ok")
+
+
+def register_failure(session, user: UserAccount, now: datetime | None = None) -> None:
+    """Count a failed password or second factor; lock the account at the threshold."""
+    user.failed_logins += 1
+    if user.failed_logins >= LOCKOUT_THRESHOLD:
+        user.locked_until = (now or utcnow()) + LOCKOUT_DURATION
+        user.failed_logins = 0
+    session.flush()
+
+
+def is_locked(user: UserAccount, now: datetime | None = None) -> bool:
+    return user.locked_until is not None and user.locked_until > (now or utcnow())
 
 
 def record_login(session, user: UserAccount, now: datetime | None = None) -> None:

@@ -186,3 +186,35 @@ def members_of_shop(session: Session, shop_id: uuid.UUID) -> list[Membership]:
             select(Membership).where(Membership.shop_id == shop_id).order_by(Membership.role)
         )
     )
+
+
+def invite_user(
+    session: Session,
+    email: str,
+    display_name: str,
+    role: Role,
+    shop_id: uuid.UUID | None,
+) -> UserAccount:
+    """Create the user unless the address exists, and grant the role.
+
+    Raises :class:`InvalidMembership` when the role cannot have that scope or is held already.
+    """
+    user = get_user_by_email(session, email)
+    if user is None:
+        user = create_user(session, email, display_name.strip())
+    if find_membership(session, user.id, Role(role), shop_id) is not None:
+        raise InvalidMembership("this person already has that role")
+    grant_role(session, user, role, shop_id)
+    return user
+
+
+def agency_staff(session: Session) -> list[Membership]:
+    """Memberships of agency admins, operators and auditors, by person."""
+    return list(
+        session.scalars(
+            select(Membership)
+            .join(UserAccount)
+            .where(Membership.role.in_(["agency_admin", "operator", "auditor"]))
+            .order_by(UserAccount.display_name, Membership.role)
+        )
+    )

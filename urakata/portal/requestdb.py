@@ -18,6 +18,15 @@ def db_session() -> UrakataSession:
     return g.db_session
 
 
+def keep_changes_on_error() -> None:
+    """Commit this request's changes even though it answers with an error status.
+
+    For security counters only (failed logins, lockouts): a refused login must still count.
+    Everything else is rolled back when a request answers 4xx/5xx.
+    """
+    g.keep_changes_on_error = True
+
+
 def configure_request_session(app: Flask) -> None:
     @app.after_request
     def _commit(response):
@@ -25,7 +34,7 @@ def configure_request_session(app: Flask) -> None:
         if session is None:
             return response
         try:
-            if response.status_code < 400:
+            if response.status_code < 400 or g.get("keep_changes_on_error"):
                 session.commit()
             else:
                 session.rollback()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Regexp
 
 from urakata.platform.tenancy import SLUG_RE
@@ -29,3 +30,20 @@ class OnboardShopForm(FlaskForm):
 
 class AssignOperatorForm(FlaskForm):
     operator = SelectField(_l("Operator"), validators=[DataRequired()])
+
+
+class InviteStaffForm(FlaskForm):
+    display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    role = SelectField(
+        _l("Role"),
+        choices=[
+            SelectChoice("operator", _l("Operator")),
+            SelectChoice("auditor", _l("Auditor")),
+            SelectChoice("agency_admin", _l("Agency admin")),
+        ],
+    )
+    shop = SelectField(
+        _l("Shop"),
+        description=_l("Operators start with one shop; auditors may audit one shop or all."),
+    )

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
+from wtforms.fields.choices import SelectChoice
 
-from urakata.platform.identity import Membership, Role
+from urakata.platform import auth
+from urakata.platform.identity import (
+    InvalidMembership,
+    Membership,
+    Role,
+    agency_staff,
+    invite_user,
+)
 from urakata.platform.mail import MailError, mail_settings_from, send_mail
 from urakata.platform.tenancy import InvalidTenantData, Tenant
 from urakata.portal.access import require_agency_role, shops_for
-from urakata.portal.agency.forms import OnboardShopForm
+from urakata.portal.agency.forms import InviteStaffForm, OnboardShopForm
 from urakata.portal.requestdb import db_session
 from urakata.tenants.shop.services import onboard_shop
 
@@ -79,6 +88,59 @@ def _send_welcome(done) -> None:
         )
     except MailError:
         log.exception("welcome mail to %s failed", done.admin.email)
+        flash(_("The welcome mail could not be sent; use 'Forgot password' later."), "warning")
+
+
+@bp.route("/staff", methods=["GET", "POST"])
+def staff():
+    """Agency staff and auditors; invite one (they get a mail to set a password)."""
+    require_agency_role(Role.agency_admin)
+    session = db_session()
+    tenants = session.scalars(select(Tenant).order_by(Tenant.slug)).all()
+    form = InviteStaffForm()
+    form.shop.choices = [SelectChoice("", _("— all shops / agency-wide —"))] + [
+        SelectChoice(str(t.id), t.name) for t in tenants
+    ]
+    if form.validate_on_submit():
+        role = Role(form.role.data)
+        shop_id = uuid.UUID(form.shop.data) if form.shop.data else None
+        if role is Role.agency_admin:
+            shop_id = None
+        try:
+            user = invite_user(session, form.email.data, form.display_name.data, role, shop_id)
+        except InvalidMembership as exc:
+            form.shop.errors.append(_membership_message(exc, role))
+        else:
+            if user.password_hash is None:
+                created = auth.create_reset_token(session, user.email, ttl=auth.WELCOME_LINK_TTL)
+                _send_staff_welcome(user, created[1])
+            flash(_("%(name)s was invited.", name=user.display_name), "success")
+            return redirect(url_for("agency.staff"))
+    status = 200 if not form.errors else 422
+    names = {t.id: t.name for t in tenants}
+    return render_template(
+        "agency/staff.html", form=form, members=agency_staff(session), shop_names=names
+    ), status
+
+
+def _membership_message(exc: InvalidMembership, role: Role) -> str:
+    if role is Role.operator:
+        return _("An operator needs a shop.")
+    return _("This person already has that role.")
+
+
+def _send_staff_welcome(user, token: str) -> None:
+    link = url_for("auth.reset_password", token=token, _external=True)
+    text = render_template("agency/staff_welcome_mail.txt", user=user, link=link)
+    try:
+        send_mail(
+            mail_settings_from(current_app.config["URAKATA_SETTINGS"]),
+            user.email,
+            _("Welcome to Urakata: set your password"),
+            text,
+        )
+    except MailError:
+        log.exception("welcome mail to %s failed", user.email)
         flash(_("The welcome mail could not be sent; use 'Forgot password' later."), "warning")
 
 

@@ -32,7 +32,7 @@ from urakata.portal.auth.forms import (
     TotpForm,
 )
 from urakata.portal.i18n import LOCALES
-from urakata.portal.requestdb import db_session
+from urakata.portal.requestdb import db_session, keep_changes_on_error
 from urakata.portal.security import PortalUser, limiter
 
 bp = Blueprint("auth", __name__)
@@ -67,6 +67,7 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         result = auth.authenticate(db_session(), form.email.data, form.password.data)
+        keep_changes_on_error()  # the failure count must survive the 422
         if result.reason == "locked":
             form.email.errors.append(
                 _("Too many failed attempts. The account is locked for 15 minutes.")
@@ -113,8 +114,14 @@ def two_factor():
         return redirect(url_for("auth.login"))
     form = TotpForm()
     if form.validate_on_submit():
+        if auth.is_locked(user):
+            session.pop("pending_user", None)
+            flash(_("Too many failed attempts. The account is locked for 15 minutes."), "error")
+            return redirect(url_for("auth.login"))
         if auth.verify_totp(db_session(), user, form.code.data):
             return _finish_login(user)
+        auth.register_failure(db_session(), user)
+        keep_changes_on_error()
         form.code.errors.append(_("The code is wrong or was already used."))
     return render_template("auth/two_factor.html", form=form), (200 if not form.errors else 422)
 

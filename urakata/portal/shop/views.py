@@ -8,6 +8,7 @@ from flask import abort, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 
 from urakata.platform.identity import (
     Role,
@@ -42,7 +43,9 @@ def operators():
     assigned_ids = {m.user_id for m in assigned}
     candidates = [u for u in users_with_role(session, Role.operator) if u.id not in assigned_ids]
     form = AssignOperatorForm()
-    form.operator.choices = [(str(u.id), f"{u.display_name} <{u.email}>") for u in candidates]
+    form.operator.choices = [
+        SelectChoice(str(u.id), f"{u.display_name} <{u.email}>") for u in candidates
+    ]
     if form.validate_on_submit():
         user = session.get(UserAccount, uuid.UUID(form.operator.data))
         grant_role(session, user, Role.operator, g.shop.id)

@@ -1,0 +1,135 @@
+"""Every route, as every role, with the other shop's slug and ids: 404, 403 or the login page.
+
+The sweep enumerates ``app.url_map``; a route parameter it does not know how to fill fails
+the sweep, so no new route can slip past it. Shop A is the target; every identity below
+belongs elsewhere (or nowhere) and must not see or change anything of shop A.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.portal_client import PortalClient
+
+# Routes anyone may call without logging in (they reveal no shop's data).
+PUBLIC = {
+    "static",
+    "ops.healthz",
+    "ops.readyz",
+    "auth.login",
+    "auth.two_factor",
+    "auth.totp_setup",
+    "auth.logout",
+    "auth.forgot_password",
+    "auth.reset_password",
+    "auth.set_language",
+}
+
+
+def _fillers(world, shop_a_ids: dict) -> dict:
+    """How to fill each route parameter with something that belongs to shop A."""
+    return {
+        "shop": world.shop_a.slug,
+        "user_id": world.operator_a.id,
+        "key_id": shop_a_ids.get("api_key", uuid.uuid4()),
+        "token": "not-a-real-token-" + "x" * 30,
+        "lang": "en",
+        "filename": "app.css",
+    }
+
+
+def _urls(app, fillers):
+    for rule in app.url_map.iter_rules():
+        unknown = set(rule.arguments) - set(fillers)
+        assert not unknown, f"route {rule.rule} has parameters the sweep cannot fill: {unknown}"
+        values = {name: fillers[name] for name in rule.arguments}
+        url = rule.build(values, append_unknown=False)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule, method, url
+
+
+def _request(portal, method, url):
+    if method == "GET":
+        return portal.get(url)
+    # Forms carry a valid CSRF token from a page the identity can open.
+    return portal.post_form(url, {}, form_url="/login" if not portal.logged_in else "/account")
+
+
+@pytest.fixture
+def shop_a_ids(db, world):
+    """Objects of shop A that routes take ids of; grows with the features."""
+    ids = {}
+    try:
+        from urakata.platform.apikeys import create_api_key
+    except ImportError:
+        return ids
+    with db.platform_session() as s:
+        key, _token = create_api_key(s, world.shop_a.id, "sweep key", world.shop_admin_a.id)
+        ids["api_key"] = key.id
+    return ids
+
+
+STRANGERS = ["anonymous", "shop_admin_b", "operator_b", "shop_auditor_b"]
+
+
+@pytest.mark.parametrize("who", STRANGERS)
+def test_no_stranger_reaches_shop_a(app, db, world, shop_a_ids, who):
+    from tests.factories import make_user
+    from urakata.platform.identity import Role
+
+    portal = PortalClient(app, db)
+    portal.logged_in = who != "anonymous"
+    if who == "shop_auditor_b":
+        portal.login(make_user(db, Role.auditor, world.shop_b))
+    elif who != "anonymous":
+        portal.login(getattr(world, who))
+    problems = []
+    for rule, method, url in _urls(app, _fillers(world, shop_a_ids)):
+        if rule.endpoint in PUBLIC:
+            continue
+        response = _request(portal, method, url)
+        status = response.status_code
+        body = response.get_data(as_text=True)
+        if who == "anonymous":
+            ok = status in (302, 401) and (
+                status == 401 or "/login" in response.headers.get("Location", "")
+            )
+        elif "<shop>" in rule.rule:
+            ok = status == 404
+        else:
+            ok = status in (200, 302, 400, 401, 403, 404, 405, 422)
+        if world.shop_a.name in body and status == 200 and "<shop>" not in rule.rule:
+            ok = False  # an agency page of a stranger shows shop A's name
+        if not ok:
+            problems.append(f"{who} {method} {url} -> {status}")
+    assert problems == []
+
+
+def test_every_shop_scoped_route_answers_404_for_a_missing_shop(app, db, world, shop_a_ids):
+    portal = PortalClient(app, db)
+    portal.logged_in = True
+    portal.login(world.agency_admin)
+    fillers = {**_fillers(world, shop_a_ids), "shop": "no-such-shop"}
+    problems = [
+        f"{method} {url} -> {status}"
+        for rule, method, url in _urls(app, fillers)
+        if "<shop>" in rule.rule and (status := _request(portal, method, url).status_code) != 404
+    ]
+    assert problems == []
+
+
+@pytest.mark.parametrize("who", ["shop_admin_a", "operator_a", "agency_admin", "auditor"])
+def test_no_route_fails_for_a_member_of_the_shop(app, db, world, shop_a_ids, who):
+    """Inside their own shop, every role gets an answer, never a server error."""
+    portal = PortalClient(app, db)
+    portal.logged_in = True
+    portal.login(getattr(world, who))
+    problems = [
+        f"{method} {url} -> {status}"
+        for rule, method, url in _urls(app, _fillers(world, shop_a_ids))
+        if rule.endpoint not in {"auth.logout"}
+        and (status := _request(portal, method, url).status_code) >= 500
+    ]
+    assert problems == []
