@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+from urakata.platform.audit import Actor
 from urakata.platform.db import Database
 from urakata.platform.identity import Role, UserAccount, create_user, grant_role
 from urakata.platform.passwords import hash_password
@@ -26,6 +27,7 @@ def make_shop(
     with db.session() as session, session.begin():
         done = onboard_shop(
             session,
+            actor=Actor.system("test factory"),
             slug=slug,
             name=name or f"テスト店舗{n}",
             timezone="Asia/Tokyo",

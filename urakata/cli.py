@@ -16,6 +16,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--port", type=int, default=8000)
     sub.add_parser("migrate", help="upgrade the schema to head as MIGRATE_DATABASE_URL")
     sub.add_parser("check-db", help="check that DATABASE_URL is a safe application role")
+    audit_cmd = sub.add_parser("audit", help="the audit ledger")
+    audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="walk the chains and check every event")
+    verify.add_argument("--shop", help="only this shop's chain (its slug)")
     args = parser.parse_args(argv)
 
     if args.command == "demo":
@@ -31,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         upgrade_head(url)
         return 0
+    if args.command == "audit":
+        return _audit_verify(args.shop)
     if args.command == "check-db":
         from urakata.platform.catalog import isolation_problems
         from urakata.platform.config import Settings
@@ -53,6 +59,36 @@ def main(argv: list[str] | None = None) -> int:
         print("database role is safe and every tenant table is isolated")
         return 0
     return 2
+
+
+def _audit_verify(slug: str | None) -> int:
+    import time
+
+    from urakata.platform import audit
+    from urakata.platform.config import Settings
+    from urakata.platform.db import Database
+    from urakata.platform.tenancy import NotFound
+
+    db = Database.from_url(Settings.from_env().database_url)
+    try:
+        with db.platform_session() as session:
+            chains = audit.chain_ids(session, slug)
+    except NotFound:
+        print(f"no shop {slug!r}", file=sys.stderr)
+        return 2
+    failed, total, started = 0, 0, time.perf_counter()
+    for label, chain_id in chains:
+        verdict = audit.verify_chain(db, chain_id)
+        total += verdict.count
+        if verdict.ok:
+            print(f"{label}: ok, {verdict.count} events (head seq {verdict.last_seq})")
+        else:
+            failed += 1
+            print(f"{label}: FAILED at seq {verdict.bad_seq}: {verdict.reason}")
+    elapsed = time.perf_counter() - started
+    print(f"{len(chains)} chains, {total} events verified in {elapsed:.2f}s; {failed} failed")
+    db.dispose()
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

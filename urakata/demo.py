@@ -16,8 +16,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from urakata.platform.audit import Actor
 from urakata.platform.db import Database
-from urakata.platform.identity import Role, create_user, get_user_by_email, grant_role
+from urakata.platform.identity import Role, create_user, get_user_by_email, invite_user
 from urakata.platform.passwords import hash_password
 from urakata.platform.tenancy import Tenant
 from urakata.tenants.shop.services import onboard_shop
@@ -57,6 +58,7 @@ def seed_demo(db: Database) -> bool:
             email, admin_name = admins[slug]
             done = onboard_shop(
                 session,
+                actor=Actor.system("demo seed"),
                 slug=slug,
                 name=name,
                 timezone=tz,
@@ -65,16 +67,15 @@ def seed_demo(db: Database) -> bool:
             )
             done.admin.password_hash = hash_password(DEMO_PASSWORD)
             tenants[slug] = done.tenant
-    with db.platform_session() as session:
-        users = {}
-        for email, name, role, shop in PEOPLE:
-            if role is Role.shop_admin:
-                continue
-            user = users.get(email) or get_user_by_email(session, email)
-            if user is None:
-                user = create_user(session, email, name, DEMO_PASSWORD)
-            users[email] = user
-            grant_role(session, user, role, tenants[shop].id if shop else None)
+    for email, name, role, shop in PEOPLE:
+        if role is Role.shop_admin:
+            continue
+        # One session per grant: each is recorded in its own chain (a session binds once).
+        with db.session() as session, session.begin():
+            if get_user_by_email(session, email) is None:
+                create_user(session, email, name, DEMO_PASSWORD)
+            shop_id = tenants[shop].id if shop else None
+            invite_user(session, email, name, role, shop_id, actor=Actor.system("demo seed"))
     return True
 
 

@@ -14,6 +14,7 @@ import time_machine
 from tests.factories import PASSWORD
 from tests.portal_client import PortalClient
 from urakata.platform import auth
+from urakata.platform.audit import Actor
 from urakata.platform.db import utcnow
 from urakata.platform.devservers import free_port
 from urakata.platform.identity import UserAccount
@@ -97,7 +98,7 @@ def test_reset_for_unknown_address_answers_the_same_and_sends_nothing(portal, ma
 
 def test_reset_link_expires_after_an_hour(db, world):
     with db.platform_session() as s:
-        _, raw = auth.create_reset_token(s, world.shop_admin_a.email)
+        _, raw = auth.create_reset_token(s, world.shop_admin_a.email, actor=Actor.system())
     with db.platform_session() as s:
         assert auth.find_reset_token(s, raw) is not None
         later = utcnow() + auth.RESET_TOKEN_TTL + timedelta(seconds=1)
@@ -106,7 +107,7 @@ def test_reset_link_expires_after_an_hour(db, world):
 
 def test_short_passwords_are_refused_with_the_reason(portal, world, db):
     with db.platform_session() as s:
-        _, raw = auth.create_reset_token(s, world.shop_admin_a.email)
+        _, raw = auth.create_reset_token(s, world.shop_admin_a.email, actor=Actor.system())
     response = portal.post_form(f"/password/reset/{raw}", {"password": "short", "confirm": "short"})
     assert response.status_code == 422
     assert 'id="password-error"' in response.get_data(as_text=True)

@@ -25,6 +25,8 @@ PUBLIC = {
     "auth.forgot_password",
     "auth.reset_password",
     "auth.set_language",
+    "api-docs.openapi_json",  # the API's description: no shop data
+    "api_reference.api_docs",
 }
 
 
@@ -63,10 +65,13 @@ def shop_a_ids(db, world):
     ids = {}
     try:
         from urakata.platform.apikeys import create_api_key
+        from urakata.platform.audit import user_actor
     except ImportError:
         return ids
     with db.platform_session() as s:
-        key, _token = create_api_key(s, world.shop_a.id, "sweep key", world.shop_admin_a.id)
+        key, _token = create_api_key(
+            s, world.shop_a.id, "sweep key", actor=user_actor(world.shop_admin_a)
+        )
         ids["api_key"] = key.id
     return ids
 

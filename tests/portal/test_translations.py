@@ -17,7 +17,14 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 def _source_messages() -> dict[str, str]:
     with (ROOT / "babel.cfg").open() as fh:
         method_map, options_map = parse_mapping_cfg(fh)
-    keywords = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None, "ngettext": (1, 2)}
+    keywords = {
+        "_": None,
+        "gettext": None,
+        "_l": None,
+        "lazy_gettext": None,
+        "N_": None,
+        "ngettext": (1, 2),
+    }
     found = {}
     for filename, lineno, message, _comments, _ctx in extract_from_dir(
         str(ROOT / "urakata"), method_map, options_map, keywords=keywords

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 import pyotp
 from sqlalchemy import select, update
 
+from urakata.platform import audit
+from urakata.platform.audit import Actor
 from urakata.platform.db import utcnow
 from urakata.platform.identity import (
     AGENCY_ROLES,
@@ -46,7 +48,15 @@ class LoginResult:
         return self.reason == "ok"
 
 
-def authenticate(session, email: str, password: str, now: datetime | None = None) -> LoginResult:
+def authenticate(
+    session,
+    email: str,
+    password: str,
+    *,
+    actor: Actor,
+    pii_key: bytes,
+    now: datetime | None = None,
+) -> LoginResult:
     """Check e-mail and password; count failures and lock after ``LOCKOUT_THRESHOLD``.
 
     Unknown e-mail, wrong password and inactive account look the same to the caller's
@@ -56,13 +66,24 @@ def authenticate(session, email: str, password: str, now: datetime | None = None
     user = get_user_by_email(session, email)
     if user is None:
         verify_password(_DUMMY_HASH, password)
+        audit.record(
+            session,
+            actor,
+            "auth.login.failed",
+            object_type="user",
+            data={"reason": "unknown_email", "email": audit.pseudonymize(pii_key, email)},
+            chain_id=audit.AGENCY_CHAIN_ID,
+        )
         return LoginResult(None, "invalid")
+    actor = audit.user_actor(user, actor.request_id, actor.ip)
     if is_locked(user, now):
+        _record(session, actor, user, "auth.login.refused", {"reason": "locked"})
         return LoginResult(user, "locked")
     if not verify_password(user.password_hash, password):
-        register_failure(session, user, now)
+        register_failure(session, user, actor, now, "password")
         return LoginResult(user, "invalid")
     if not user.is_active:
+        _record(session, actor, user, "auth.login.refused", {"reason": "inactive"})
         return LoginResult(user, "inactive")
     user.failed_logins = 0
     user.locked_until = None
@@ -72,22 +93,44 @@ def authenticate(session, email: str, password: str, now: datetime | None = None
     return LoginResult(user, "ok")
 
 
-def register_failure(session, user: UserAccount, now: datetime | None = None) -> None:
+def _record(session, actor: Actor, user: UserAccount, action: str, data=None, changes=None):
+    """Into the chain the session is already bound to (e.g. onboarding a shop), else the
+    person's home chain (their shop's, or the agency's)."""
+    audit.record(
+        session,
+        actor,
+        action,
+        object_type="user",
+        object_id=user.id,
+        data=data,
+        changes=changes,
+        chain_id=session.tenant_id or audit.home_chain(user),
+    )
+
+
+def register_failure(
+    session, user: UserAccount, actor: Actor, now: datetime | None = None, factor: str = "password"
+) -> None:
     """Count a failed password or second factor; lock the account at the threshold."""
     user.failed_logins += 1
-    if user.failed_logins >= LOCKOUT_THRESHOLD:
+    locked = user.failed_logins >= LOCKOUT_THRESHOLD
+    if locked:
         user.locked_until = (now or utcnow()) + LOCKOUT_DURATION
         user.failed_logins = 0
     session.flush()
+    _record(session, actor, user, "auth.login.failed", {"factor": factor, "locked": locked})
 
 
 def is_locked(user: UserAccount, now: datetime | None = None) -> bool:
     return user.locked_until is not None and user.locked_until > (now or utcnow())
 
 
-def record_login(session, user: UserAccount, now: datetime | None = None) -> None:
+def record_login(session, user: UserAccount, actor: Actor, now: datetime | None = None) -> None:
     user.last_login_at = now or utcnow()
     session.flush()
+    _record(
+        session, actor, user, "auth.login.succeeded", {"second_factor": bool(user.totp_enabled_at)}
+    )
 
 
 def check_password_policy(user: UserAccount, password: str) -> None:
@@ -99,14 +142,24 @@ def check_password_policy(user: UserAccount, password: str) -> None:
         raise PasswordRejected("must not be your e-mail address")
 
 
-def set_password(session, user: UserAccount, password: str, now: datetime | None = None) -> None:
+def set_password(
+    session,
+    user: UserAccount,
+    password: str,
+    *,
+    actor: Actor,
+    how: str = "changed",
+    now: datetime | None = None,
+) -> None:
     """Set a new password and end every existing session of the user."""
     check_password_policy(user, password)
+    first = user.password_hash is None
     user.password_hash = hash_password(password)
     user.password_changed_at = now or utcnow()
     user.failed_logins = 0
     user.locked_until = None
     end_all_sessions(session, user)
+    _record(session, actor, user, "auth.password.set", {"how": "first" if first else how})
 
 
 def end_all_sessions(session, user: UserAccount) -> None:
@@ -119,7 +172,12 @@ def _digest(token: str) -> str:
 
 
 def create_reset_token(
-    session, email: str, now: datetime | None = None, ttl: timedelta = RESET_TOKEN_TTL
+    session,
+    email: str,
+    *,
+    actor: Actor,
+    now: datetime | None = None,
+    ttl: timedelta = RESET_TOKEN_TTL,
 ) -> tuple[UserAccount, str] | None:
     """A one-time reset token for an active user, or None (the caller says nothing either way).
 
@@ -136,6 +194,13 @@ def create_reset_token(
         )
     )
     session.flush()
+    _record(
+        session,
+        actor,
+        user,
+        "auth.password_link.issued",
+        {"valid_seconds": int(ttl.total_seconds())},
+    )
     return user, raw
 
 
@@ -149,14 +214,17 @@ def find_reset_token(session, raw: str, now: datetime | None = None) -> Password
     return token
 
 
-def complete_reset(session, raw: str, password: str, now: datetime | None = None) -> UserAccount:
+def complete_reset(
+    session, raw: str, password: str, *, actor: Actor, now: datetime | None = None
+) -> UserAccount:
     """Use the token once: set the password, burn every open token of the user."""
     now = now or utcnow()
     token = find_reset_token(session, raw, now)
     if token is None:
         raise PasswordRejected("this reset link is invalid, used or expired")
     user = session.get(UserAccount, token.user_id)
-    set_password(session, user, password, now)
+    actor = audit.user_actor(user, actor.request_id, actor.ip)
+    set_password(session, user, password, actor=actor, how="reset", now=now)
     session.execute(
         update(PasswordResetToken)
         .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
@@ -195,7 +263,9 @@ def _accepted_step(secret: str, code: str, now: datetime, last_step: int | None)
     return None
 
 
-def enable_totp(session, user: UserAccount, secret: str, code: str, now=None) -> bool:
+def enable_totp(
+    session, user: UserAccount, secret: str, code: str, *, actor: Actor, now=None
+) -> bool:
     now = now or utcnow()
     step = _accepted_step(secret, code, now, None)
     if step is None:
@@ -204,6 +274,7 @@ def enable_totp(session, user: UserAccount, secret: str, code: str, now=None) ->
     user.totp_enabled_at = now
     user.totp_last_step = step
     session.flush()
+    _record(session, actor, user, "auth.totp.enabled")
     return True
 
 
@@ -219,8 +290,9 @@ def verify_totp(session, user: UserAccount, code: str, now=None) -> bool:
     return True
 
 
-def disable_totp(session, user: UserAccount) -> None:
+def disable_totp(session, user: UserAccount, *, actor: Actor) -> None:
     user.totp_secret = None
     user.totp_enabled_at = None
     user.totp_last_step = None
     session.flush()
+    _record(session, actor, user, "auth.totp.disabled")

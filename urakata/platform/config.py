@@ -5,6 +5,8 @@ Importing this module reads nothing; :func:`Settings.from_env` does, when called
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -41,6 +43,8 @@ class Settings:
     login_rate_limit_ip: str = "20 per minute"
     login_rate_limit_account: str = "10 per minute"
     rate_limit_prefix: str = "urakata"
+    # Key for pseudonymising personal data in the ledger; derived from SECRET_KEY when unset.
+    ledger_pii_key: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -71,6 +75,7 @@ class Settings:
             mail_username=env.get("MAIL_USERNAME") or None,
             mail_password=env.get("MAIL_PASSWORD") or None,
             mail_starttls=env.get("MAIL_STARTTLS", "").lower() in ("1", "true", "yes"),
+            ledger_pii_key=env.get("LEDGER_PII_KEY") or None,
         )
         return settings.validated()
 
@@ -89,6 +94,15 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.mode == "production"
+
+    @property
+    def pii_key(self) -> bytes:
+        """The ledger's pseudonymisation key (set LEDGER_PII_KEY to keep it across key rotation)."""
+        if self.ledger_pii_key:
+            return self.ledger_pii_key.encode()
+        return hmac.new(
+            (self.secret_key or "").encode(), b"urakata ledger pii", hashlib.sha256
+        ).digest()
 
 
 def _int(env: Mapping[str, str], name: str, default: int, hint: str) -> int:

@@ -15,6 +15,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from urakata.platform import audit
+from urakata.platform.audit import Actor
 from urakata.platform.db import Base, utcnow
 from urakata.platform.passwords import hash_password
 
@@ -194,18 +196,60 @@ def invite_user(
     display_name: str,
     role: Role,
     shop_id: uuid.UUID | None,
+    *,
+    actor: Actor,
 ) -> UserAccount:
     """Create the user unless the address exists, and grant the role.
 
+    Recorded in the shop's chain when the role is for a shop, else in the agency chain.
     Raises :class:`InvalidMembership` when the role cannot have that scope or is held already.
     """
     user = get_user_by_email(session, email)
-    if user is None:
+    created = user is None
+    if created:
         user = create_user(session, email, display_name.strip())
     if find_membership(session, user.id, Role(role), shop_id) is not None:
         raise InvalidMembership("this person already has that role")
     grant_role(session, user, role, shop_id)
+    audit.record(
+        session,
+        actor,
+        "user.invited" if created else "user.role_granted",
+        object_type="user",
+        object_id=user.id,
+        data={"role": Role(role).value, "shop": str(shop_id or "")},
+        chain_id=shop_id or audit.AGENCY_CHAIN_ID,
+    )
     return user
+
+
+def assign_operator(session: Session, user: UserAccount, shop_id: uuid.UUID, *, actor: Actor):
+    """Let an operator work in a shop (recorded in that shop's chain)."""
+    if not any(m.role == Role.operator.value for m in user.memberships):
+        raise InvalidMembership("only operators can be assigned to a shop")
+    membership = grant_role(session, user, Role.operator, shop_id)
+    audit.record(
+        session,
+        actor,
+        "operator.assigned",
+        object_type="user",
+        object_id=user.id,
+        chain_id=shop_id,
+    )
+    return membership
+
+
+def unassign_operator(session: Session, membership: Membership, *, actor: Actor) -> None:
+    shop_id, user_id = membership.shop_id, membership.user_id
+    revoke_role(session, membership)
+    audit.record(
+        session,
+        actor,
+        "operator.unassigned",
+        object_type="user",
+        object_id=user_id,
+        chain_id=shop_id,
+    )
 
 
 def agency_staff(session: Session) -> list[Membership]:

@@ -27,6 +27,7 @@ def create_app(config: Settings | None = None, *, db: Database | None = None) ->
     settings = (config or Settings.from_env()).validated()
     app = Flask(__name__)
     configure_settings(app, settings)
+    configure_logging(app, settings)
     configure_database(app, settings, db)
     configure_request_lifecycle(app)
     configure_security(app, settings)
@@ -47,6 +48,12 @@ def configure_settings(app: Flask, settings: Settings) -> None:
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
         PREFERRED_URL_SCHEME="https" if settings.is_production else "http",
     )
+
+
+def configure_logging(app: Flask, settings: Settings) -> None:
+    from urakata.portal.observability import configure_logging as _configure
+
+    _configure(app, settings)
 
 
 def configure_database(app: Flask, settings: Settings, db: Database | None) -> None:

@@ -22,6 +22,7 @@ from urakata.platform.identity import (
 from urakata.platform.mail import MailError, mail_settings_from, send_mail
 from urakata.platform.tenancy import InvalidTenantData, Tenant
 from urakata.portal.access import require_agency_role, shops_for
+from urakata.portal.actor import current_actor
 from urakata.portal.agency.forms import InviteStaffForm, OnboardShopForm
 from urakata.portal.requestdb import db_session
 from urakata.tenants.shop.services import onboard_shop
@@ -59,6 +60,7 @@ def onboard():
         try:
             done = onboard_shop(
                 db_session(),
+                actor=current_actor(),
                 slug=form.slug.data.strip(),
                 name=form.name.data,
                 timezone=form.timezone.data.strip(),
@@ -107,12 +109,21 @@ def staff():
         if role is Role.agency_admin:
             shop_id = None
         try:
-            user = invite_user(session, form.email.data, form.display_name.data, role, shop_id)
+            user = invite_user(
+                session,
+                form.email.data,
+                form.display_name.data,
+                role,
+                shop_id,
+                actor=current_actor(),
+            )
         except InvalidMembership as exc:
             form.shop.errors.append(_membership_message(exc, role))
         else:
             if user.password_hash is None:
-                created = auth.create_reset_token(session, user.email, ttl=auth.WELCOME_LINK_TTL)
+                created = auth.create_reset_token(
+                    session, user.email, actor=current_actor(), ttl=auth.WELCOME_LINK_TTL
+                )
                 _send_staff_welcome(user, created[1])
             flash(_("%(name)s was invited.", name=user.display_name), "success")
             return redirect(url_for("agency.staff"))

@@ -1,9 +1,59 @@
-"""The REST API under /api/v1 (flask-smorest, OpenAPI at /api/v1/openapi.json)."""
+"""The REST API under /api/v1 (flask-smorest, OpenAPI at /api/v1/openapi.json).
+
+Resources authenticate with a per-shop API key and see only that shop. The spec is also
+rendered as an HTML page at /api/v1/docs, server-side: the CSP allows no CDN scripts,
+so there is no Swagger UI or ReDoc.
+
+``create_app`` calls ``configure_errors`` after this: flask-smorest registers an app-wide
+``HTTPException`` handler that would answer portal 404s in JSON, and ours must replace it.
+"""
 
 from __future__ import annotations
 
 from flask import Flask
+from flask_smorest import Api
+
+from urakata.portal.api import docs, shop
+from urakata.portal.api.auth import SECURITY_SCHEME
+
+# Resource blueprints, registered in this order (it is also the order of the docs page).
+RESOURCES = (shop.bp,)
+
+API_DESCRIPTION = (
+    "The Urakata API lets a client shop's own systems read its data. Every request carries "
+    "one of the shop's API keys; the key decides the shop, so no endpoint takes a shop id. "
+    "Shop admins create and revoke keys in the portal under API keys. Errors are JSON: "
+    "code, status, a message, and (for 422) errors naming each field at fault."
+)
+
+SECURITY_SCHEME_SPEC = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "uk_<prefix>_<secret>",
+    "description": (
+        "A per-shop API key, sent as the header 'Authorization: Bearer uk_<prefix>_<secret>'. "
+        "A missing, unknown or revoked key, or a key of a suspended shop, gets 401."
+    ),
+}
 
 
-def init_api(app: Flask) -> None:
-    """Registered by the API work; until then the API has no endpoints."""
+def init_api(app: Flask) -> Api:
+    app.config.update(
+        API_TITLE="Urakata API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        # No OPENAPI_*_UI_PATH: those UIs load scripts from a CDN, which the CSP forbids.
+        API_SPEC_OPTIONS={
+            "info": {"description": API_DESCRIPTION},
+            "security": [{SECURITY_SCHEME: []}],
+        },
+    )
+    api = Api(app)
+    api.spec.components.security_scheme(SECURITY_SCHEME, SECURITY_SCHEME_SPEC)
+    for bp in RESOURCES:
+        api.register_blueprint(bp)
+    app.register_blueprint(docs.bp)
+    app.extensions["urakata.api"] = api
+    return api

@@ -24,6 +24,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from urakata.platform import auth
 from urakata.platform.identity import UserAccount
 from urakata.platform.mail import MailError, mail_settings_from, send_mail
+from urakata.portal.actor import actor_for, current_actor
 from urakata.portal.auth.forms import (
     ChangePasswordForm,
     LoginForm,
@@ -66,7 +67,13 @@ def login():
         return redirect(url_for("home.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        result = auth.authenticate(db_session(), form.email.data, form.password.data)
+        result = auth.authenticate(
+            db_session(),
+            form.email.data,
+            form.password.data,
+            actor=current_actor(),
+            pii_key=current_app.config["URAKATA_SETTINGS"].pii_key,
+        )
         keep_changes_on_error()  # the failure count must survive the 422
         if result.reason == "locked":
             form.email.errors.append(
@@ -100,7 +107,7 @@ def _pending_user() -> UserAccount | None:
 def _finish_login(user: UserAccount):
     next_url = (session.pop("pending_user", None) or {}).get("next")
     session.pop("totp_setup_secret", None)
-    auth.record_login(db_session(), user)
+    auth.record_login(db_session(), user, actor_for(user))
     login_user(PortalUser(user))
     session["lang"] = user.locale
     return redirect(_safe_next(next_url))
@@ -120,7 +127,7 @@ def two_factor():
             return redirect(url_for("auth.login"))
         if auth.verify_totp(db_session(), user, form.code.data):
             return _finish_login(user)
-        auth.register_failure(db_session(), user)
+        auth.register_failure(db_session(), user, actor_for(user), factor="totp")
         keep_changes_on_error()
         form.code.errors.append(_("The code is wrong or was already used."))
     return render_template("auth/two_factor.html", form=form), (200 if not form.errors else 422)
@@ -139,7 +146,7 @@ def totp_setup():
     session["totp_setup_secret"] = secret
     form = TotpForm()
     if form.validate_on_submit():
-        if auth.enable_totp(db_session(), user, secret, form.code.data):
+        if auth.enable_totp(db_session(), user, secret, form.code.data, actor=actor_for(user)):
             session.pop("totp_setup_secret", None)
             if logged_in:
                 flash(_("Two-factor authentication is on."), "success")
@@ -173,7 +180,7 @@ def logout():
 def forgot_password():
     form = ResetRequestForm()
     if form.validate_on_submit():
-        created = auth.create_reset_token(db_session(), form.email.data)
+        created = auth.create_reset_token(db_session(), form.email.data, actor=current_actor())
         if created:
             user, raw = created
             _send_reset_mail(user, raw)
@@ -203,7 +210,7 @@ def reset_password(token: str):
     form = NewPasswordForm()
     if form.validate_on_submit():
         try:
-            auth.complete_reset(db_session(), token, form.password.data)
+            auth.complete_reset(db_session(), token, form.password.data, actor=current_actor())
         except auth.PasswordRejected as exc:
             form.password.errors.append(_password_message(exc))
         else:
@@ -229,7 +236,7 @@ def account():
             form.current.errors.append(_("The current password is wrong."))
         else:
             try:
-                auth.set_password(db_session(), user, form.password.data)
+                auth.set_password(db_session(), user, form.password.data, actor=current_actor())
             except auth.PasswordRejected as exc:
                 form.password.errors.append(_password_message(exc))
             else:

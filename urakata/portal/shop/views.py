@@ -13,16 +13,18 @@ from wtforms.fields.choices import SelectChoice
 from urakata.platform.identity import (
     Role,
     UserAccount,
+    assign_operator,
     find_membership,
-    grant_role,
     members_of_shop,
-    revoke_role,
+    unassign_operator,
     users_with_role,
 )
 from urakata.portal.access import has_permission, require_permission
+from urakata.portal.actor import current_actor
 from urakata.portal.agency.forms import AssignOperatorForm
 from urakata.portal.requestdb import db_session
 from urakata.portal.shop.blueprint import SHOP_MENU, bp, menu_entry
+from urakata.portal.timeline import timeline
 
 menu_entry("shop.operators", _l("Operators"), "shop.operators.assign")
 
@@ -31,7 +33,11 @@ menu_entry("shop.operators", _l("Operators"), "shop.operators.assign")
 def dashboard():
     require_permission("shop.view")
     return render_template(
-        "shop/dashboard.html", shop=g.shop, can=has_permission, shop_menu=SHOP_MENU
+        "shop/dashboard.html",
+        shop=g.shop,
+        can=has_permission,
+        shop_menu=SHOP_MENU,
+        history=timeline("shop", g.shop.id),
     )
 
 
@@ -48,7 +54,7 @@ def operators():
     ]
     if form.validate_on_submit():
         user = session.get(UserAccount, uuid.UUID(form.operator.data))
-        grant_role(session, user, Role.operator, g.shop.id)
+        assign_operator(session, user, g.shop.id, actor=current_actor())
         flash(_("%(name)s now serves this shop.", name=user.display_name), "success")
         return redirect(url_for("shop.operators"))
     status = 200 if not form.errors else 422
@@ -67,6 +73,6 @@ def remove_operator(user_id: uuid.UUID):
     if membership is None:
         abort(404)
     name = membership.user.display_name
-    revoke_role(session, membership)
+    unassign_operator(session, membership, actor=current_actor())
     flash(_("%(name)s no longer serves this shop.", name=name), "success")
     return redirect(url_for("shop.operators"))

@@ -9,7 +9,7 @@ from io import BytesIO
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select, update
 
-from urakata.platform import auth
+from urakata.platform import audit, auth
 from urakata.platform.db import UrakataSession, utcnow
 from urakata.platform.identity import (
     InvalidMembership,
@@ -34,6 +34,7 @@ class Onboarded:
 def onboard_shop(
     session: UrakataSession,
     *,
+    actor: audit.Actor,
     slug: str,
     name: str,
     timezone: str,
@@ -49,6 +50,7 @@ def onboard_shop(
         raise InvalidTenantData("admin_name", "the shop admin needs a name")
     tenant = create_tenant(session, slug, name, timezone)
     session.bind_tenant(tenant.id)
+    audit.ensure_chain(session, tenant.id)
     session.add(ShopSettings(tenant_id=tenant.id, sender_name=tenant.name))
     admin = get_user_by_email(session, admin_email)
     if admin is None:
@@ -59,9 +61,27 @@ def onboard_shop(
         grant_role(session, admin, Role.shop_admin, tenant.id)
     except InvalidMembership as exc:  # pragma: no cover - roles above are always valid
         raise InvalidTenantData("admin_email", str(exc)) from exc
+    audit.record(
+        session,
+        actor,
+        "shop.onboarded",
+        object_type="shop",
+        object_id=tenant.id,
+        data={"slug": tenant.slug, "name": tenant.name, "timezone": tenant.timezone},
+    )
+    audit.record(
+        session,
+        actor,
+        "user.role_granted",
+        object_type="user",
+        object_id=admin.id,
+        data={"role": Role.shop_admin.value, "shop": str(tenant.id)},
+    )
     token = None
     if admin.password_hash is None:
-        _, token = auth.create_reset_token(session, admin.email, ttl=auth.WELCOME_LINK_TTL)
+        _, token = auth.create_reset_token(
+            session, admin.email, actor=actor, ttl=auth.WELCOME_LINK_TTL
+        )
     session.flush()
     return Onboarded(tenant=tenant, admin=admin, welcome_token=token)
 
@@ -83,6 +103,7 @@ LOGO_MAX_BYTES = 512 * 1024
 LOGO_MAX_PIXELS = 2000
 LOGO_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 HISTORY_PAGE_SIZE = 20
+HISTORY_MAX_PAGE = 1_000_000  # keeps OFFSET within bigint whatever ?page= says
 
 
 class SettingsInvalid(ValueError):
@@ -103,7 +124,7 @@ class StaleSettings(RuntimeError):
 
 
 def update_settings(
-    session: UrakataSession, *, actor: UserAccount, expected_version: int, changes: dict
+    session: UrakataSession, *, actor: audit.Actor, expected_version: int, changes: dict
 ) -> ShopSettings:
     """Apply ``changes`` to the bound shop's settings as one new version.
 
@@ -133,7 +154,7 @@ def update_settings(
 
 
 def set_logo(
-    session: UrakataSession, *, actor: UserAccount, expected_version: int, data: bytes
+    session: UrakataSession, *, actor: audit.Actor, expected_version: int, data: bytes
 ) -> ShopSettings:
     """Store a PNG, JPEG or WebP logo, recognised by its content (never by a file name)."""
     mime, label = _inspect_logo(data)
@@ -148,7 +169,7 @@ def set_logo(
 
 
 def remove_logo(
-    session: UrakataSession, *, actor: UserAccount, expected_version: int
+    session: UrakataSession, *, actor: audit.Actor, expected_version: int
 ) -> ShopSettings:
     settings = get_settings(session)
     _check_version(settings, expected_version)
@@ -171,7 +192,7 @@ def settings_history(
     session: UrakataSession, *, page: int = 1, field: str | None = None
 ) -> HistoryPage:
     """The bound shop's settings versions, newest first, ``HISTORY_PAGE_SIZE`` a page."""
-    page = max(page, 1)
+    page = min(max(page, 1), HISTORY_MAX_PAGE)
     query = select(ShopSettingsVersion).order_by(
         ShopSettingsVersion.version.desc(), ShopSettingsVersion.id.desc()
     )
@@ -191,12 +212,13 @@ def _check_version(settings: ShopSettings, expected_version: int) -> None:
 def _write_version(
     session: UrakataSession,
     settings: ShopSettings,
-    actor: UserAccount,
+    actor: audit.Actor,
     expected_version: int,
     columns: dict,
     history: dict,
 ) -> None:
-    """Bump the version only if it is still ``expected_version``, then record the change."""
+    """Bump the version only if it is still ``expected_version``, then record the change
+    in the settings history and in the shop's audit chain."""
     bumped = session.execute(
         update(ShopSettings)
         .where(
@@ -204,7 +226,10 @@ def _write_version(
             ShopSettings.version == expected_version,
         )
         .values(
-            version=ShopSettings.version + 1, updated_at=utcnow(), updated_by=actor.id, **columns
+            version=ShopSettings.version + 1,
+            updated_at=utcnow(),
+            updated_by=actor.user_id,
+            **columns,
         )
         .returning(ShopSettings.version)
         .execution_options(synchronize_session=False)
@@ -214,12 +239,21 @@ def _write_version(
     session.add(
         ShopSettingsVersion(
             version=bumped,
-            changed_by=actor.id,
-            changed_by_name=actor.display_name,
+            changed_by=actor.user_id,
+            changed_by_name=actor.label,
             changes=history,
         )
     )
     session.flush()
+    audit.record(
+        session,
+        actor,
+        "settings.changed",
+        object_type="shop",
+        object_id=session.tenant_id,
+        changes={name: (entry["old"], entry["new"]) for name, entry in history.items()},
+        data={"version": bumped},
+    )
     session.refresh(settings)
 
 

@@ -1,0 +1,421 @@
+"""The audit ledger: one hash chain per shop and one for the agency (docs/ledger-spec.md).
+
+:func:`record` appends an event in the caller's transaction with one statement: the chain
+head's row is updated (seq + 1, hash computed by PostgreSQL's ``sha256``) and the event
+inserted from its RETURNING row. The head's row lock serialises writers of one chain
+until they commit or roll back, so a chain never forks and never has a gap.
+
+The app role may INSERT and SELECT events, never UPDATE or DELETE them (triggers refuse
+those even for the owner); it may UPDATE the head only forwards (a trigger checks).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import BigInteger, Index, LargeBinary, String, select, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from urakata.platform.db import Base, TenantOwned, UrakataSession, utcnow
+
+AGENCY_CHAIN_ID = uuid.UUID(int=0)
+ZERO_HASH = bytes(32)
+EVENT_DOMAIN = b"\x00"
+FORMAT_VERSION = 1
+
+
+class AuditEvent(TenantOwned, Base):
+    """One event. ``tenant_id`` is the chain id (the nil UUID for the agency chain)."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_tenant_id_object", "tenant_id", "object_type", "object_id", "seq"),
+        Index("ix_audit_event_tenant_id_occurred_at", "tenant_id", "occurred_at"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    occurred_at: Mapped[datetime]
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str] = mapped_column(String(64))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    prev_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+    @property
+    def payload(self) -> dict:
+        return json.loads(self.body)
+
+
+class ChainHead(TenantOwned, Base):
+    """The last ``seq`` and ``hash`` of a chain; locked while appending."""
+
+    __tablename__ = "chain_head"
+
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
+    prev_hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it, and from where. The portal builds one per request, a job per run."""
+
+    type: str  # user | api_key | job | system
+    id: str = ""
+    label: str = ""
+    request_id: str = ""
+    ip: str = ""
+    # The user's memberships decide their home chain; not part of the recorded body.
+    user_id: uuid.UUID | None = field(default=None, compare=False)
+
+    @classmethod
+    def system(cls, label: str = "system") -> Actor:
+        return cls(type="system", label=label)
+
+    @classmethod
+    def job(cls, name: str, job_id: str = "") -> Actor:
+        return cls(type="job", id=job_id, label=name)
+
+    def with_request(self, request_id: str, ip: str) -> Actor:
+        return dataclasses.replace(self, request_id=request_id or "", ip=ip or "")
+
+
+def home_chain(user) -> uuid.UUID:
+    """Where a person's own events go (logins, password changes).
+
+    Agency staff and agency-wide auditors: the agency chain. A shop user (or a shop's
+    auditor) with exactly one shop: that shop's chain, so the shop sees who logged in.
+    """
+    if user is None:
+        return AGENCY_CHAIN_ID
+    shop_ids = {m.shop_id for m in user.memberships if m.shop_id is not None}
+    agency = any(
+        m.role in ("agency_admin", "operator") or m.shop_id is None for m in user.memberships
+    )
+    if agency or len(shop_ids) != 1:
+        return AGENCY_CHAIN_ID
+    return next(iter(shop_ids))
+
+
+def user_actor(user, request_id: str = "", ip: str = "") -> Actor:
+    return Actor(
+        type="user",
+        id=str(user.id),
+        label=user.display_name,
+        request_id=request_id,
+        ip=ip,
+        user_id=user.id,
+    )
+
+
+# -- canonical JSON ---------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """Turn a value into JSON types deterministically; floats are refused."""
+    if isinstance(value, bool) or value is None or isinstance(value, int | str):
+        return value
+    if isinstance(value, float):
+        raise TypeError("floats are not allowed in the ledger; use int yen or a string")
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_plain(v) for v in value]
+        return sorted(items, key=canonical_json) if isinstance(value, set | frozenset) else items
+    if isinstance(value, datetime):
+        return format_time(value)
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return _plain(value.value)
+    raise TypeError(f"cannot record a {type(value).__name__} in the ledger")
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(
+        _plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode()
+
+
+def format_time(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("ledger times must be timezone-aware")
+    from datetime import UTC
+
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def pseudonymize(key: bytes, value: str) -> dict:
+    """Personal data goes into the ledger only as a keyed hash (erasure keeps it verifiable)."""
+    return {"hmac": hmac.new(key, value.strip().lower().encode(), hashlib.sha256).hexdigest()}
+
+
+def event_hash(chain_id: uuid.UUID, seq: int, prev_hash: bytes, body: bytes) -> bytes:
+    return hashlib.sha256(
+        EVENT_DOMAIN + chain_id.bytes + seq.to_bytes(8, "big") + prev_hash + body
+    ).digest()
+
+
+# -- appending --------------------------------------------------------------------------
+
+_APPEND = text(
+    """
+    WITH head AS (
+        UPDATE chain_head
+           SET seq = seq + 1,
+               prev_hash = hash,
+               hash = sha256('\\x00'::bytea || uuid_send(tenant_id) || int8send(seq + 1)
+                             || hash || :body)
+         WHERE tenant_id = :chain
+     RETURNING tenant_id, seq, prev_hash, hash
+    )
+    INSERT INTO audit_event (tenant_id, seq, occurred_at, actor_type, actor_id, action,
+                             object_type, object_id, body, prev_hash, hash)
+    SELECT tenant_id, seq, :occurred_at, :actor_type, :actor_id, :action,
+           :object_type, :object_id, :body, prev_hash, hash
+      FROM head
+    RETURNING seq, hash
+    """
+)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    chain_id: uuid.UUID
+    seq: int
+    hash: bytes
+
+
+def ensure_chain(session: UrakataSession, chain_id: uuid.UUID) -> None:
+    """Create the chain's head (seq 0, zero hash) if it does not exist yet."""
+    session.execute(
+        text(
+            "INSERT INTO chain_head (tenant_id, seq, hash, prev_hash)"
+            " VALUES (:chain, 0, :zero, :zero) ON CONFLICT (tenant_id) DO NOTHING"
+        ),
+        {"chain": chain_id, "zero": ZERO_HASH},
+    )
+
+
+def _bind_chain(session: UrakataSession, chain_id: uuid.UUID | None) -> uuid.UUID:
+    if chain_id is None:
+        if session.tenant_id is None:
+            raise ValueError("no chain: bind the session to a shop or name the chain")
+        return session.tenant_id
+    session.bind_tenant(chain_id)  # raises TenantRebind for a session of another shop
+    return chain_id
+
+
+def _body(chain_id, occurred_at, actor: Actor, action, object_type, object_id, changes, data):
+    return canonical_json(
+        {
+            "v": FORMAT_VERSION,
+            "chain": str(chain_id),
+            "occurred_at": occurred_at,
+            "actor": {"type": actor.type, "id": actor.id, "label": actor.label},
+            "action": action,
+            "object": {"type": object_type, "id": str(object_id or "")},
+            "changes": {k: [before, after] for k, (before, after) in (changes or {}).items()},
+            "data": data or {},
+            "request_id": actor.request_id,
+            "ip": actor.ip,
+        }
+    )
+
+
+def record(
+    session: UrakataSession,
+    actor: Actor,
+    action: str,
+    *,
+    object_type: str,
+    object_id: Any = "",
+    changes: Mapping[str, tuple[Any, Any]] | None = None,
+    data: Mapping[str, Any] | None = None,
+    chain_id: uuid.UUID | None = None,
+) -> Recorded:
+    """Append one event to the chain of the session's shop (or ``chain_id``).
+
+    ``changes`` maps each changed field to ``(before, after)``. Call it in the same
+    transaction as the change it records; it never commits.
+    """
+    chain = _bind_chain(session, chain_id)
+    occurred_at = utcnow()
+    params = {
+        "chain": chain,
+        "occurred_at": occurred_at,
+        "actor_type": actor.type,
+        "actor_id": actor.id,
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id or ""),
+        "body": _body(chain, occurred_at, actor, action, object_type, object_id, changes, data),
+    }
+    row = session.execute(_APPEND, params).one_or_none()
+    if row is None:  # first event of this chain
+        ensure_chain(session, chain)
+        row = session.execute(_APPEND, params).one()
+    return Recorded(chain, row.seq, bytes(row.hash))
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    action: str
+    object_type: str
+    object_id: Any = ""
+    changes: Mapping[str, tuple[Any, Any]] | None = None
+    data: Mapping[str, Any] | None = None
+
+
+def record_many(
+    session: UrakataSession,
+    actor: Actor,
+    events: Iterable[PendingEvent],
+    *,
+    chain_id: uuid.UUID | None = None,
+) -> list[Recorded]:
+    """Append many events (imports) in three round trips: lock head, insert all, move head."""
+    chain = _bind_chain(session, chain_id)
+    events = list(events)
+    if not events:
+        return []
+    ensure_chain(session, chain)
+    head = session.execute(
+        text("SELECT seq, hash FROM chain_head WHERE tenant_id = :chain FOR UPDATE"),
+        {"chain": chain},
+    ).one()
+    seq, prev = head.seq, bytes(head.hash)
+    occurred_at = utcnow()
+    rows, recorded = [], []
+    for event in events:
+        seq += 1
+        body = _body(
+            chain,
+            occurred_at,
+            actor,
+            event.action,
+            event.object_type,
+            event.object_id,
+            event.changes,
+            event.data,
+        )
+        digest = event_hash(chain, seq, prev, body)
+        rows.append(
+            {
+                "tenant_id": chain,
+                "seq": seq,
+                "occurred_at": occurred_at,
+                "actor_type": actor.type,
+                "actor_id": actor.id,
+                "action": event.action,
+                "object_type": event.object_type,
+                "object_id": str(event.object_id or ""),
+                "body": body,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        recorded.append(Recorded(chain, seq, digest))
+        prev = digest
+    session.execute(AuditEvent.__table__.insert(), rows)
+    session.execute(
+        text(
+            "UPDATE chain_head SET seq = :seq, prev_hash = :prev_hash, hash = :hash"
+            " WHERE tenant_id = :chain"
+        ),
+        {"seq": seq, "prev_hash": rows[-1]["prev_hash"], "hash": prev, "chain": chain},
+    )
+    return recorded
+
+
+def record_read(
+    session: UrakataSession,
+    actor: Actor,
+    *,
+    what: str,
+    object_type: str,
+    object_id: Any = "",
+    rows: int | None = None,
+    export: bool = False,
+) -> Recorded:
+    """Agency staff looked at (or exported) a shop's personal data: one event per view."""
+    data = {"what": what}
+    if rows is not None:
+        data["rows"] = rows
+    action = "personal_data.exported" if export else "personal_data.viewed"
+    return record(session, actor, action, object_type=object_type, object_id=object_id, data=data)
+
+
+# -- reading ----------------------------------------------------------------------------
+
+
+def history(
+    session: UrakataSession,
+    *,
+    object_type: str,
+    object_id: Any,
+    before_seq: int | None = None,
+    limit: int = 50,
+) -> list[AuditEvent]:
+    """The bound chain's events about one object, newest first (keyset by ``seq``)."""
+    query = select(AuditEvent).where(
+        AuditEvent.object_type == object_type, AuditEvent.object_id == str(object_id)
+    )
+    if before_seq is not None:
+        query = query.where(AuditEvent.seq < before_seq)
+    return list(session.scalars(query.order_by(AuditEvent.seq.desc()).limit(limit)))
+
+
+def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """The fields whose values differ, as ``{field: (before, after)}``."""
+    return {k: (before.get(k), after.get(k)) for k in after if before.get(k) != after.get(k)}
+
+
+# -- verifying the chains in the database ------------------------------------------------
+
+_CHAIN_ROWS = text(
+    "SELECT seq, occurred_at, actor_type, actor_id, action, object_type, object_id,"
+    " body, prev_hash, hash FROM audit_event WHERE tenant_id = :chain ORDER BY seq"
+)
+
+
+def verify_chain(db, chain_id: uuid.UUID, batch: int = 20_000):
+    """Walk one chain in ``seq`` order (streamed) and check it and its head."""
+    from urakata.platform.ledger import verify_events, verify_head
+
+    with db.tenant_session(chain_id) as session:
+        conn = session.connection().execution_options(stream_results=True, yield_per=batch)
+        rows = conn.execute(_CHAIN_ROWS, {"chain": chain_id}).mappings()
+        verdict = verify_events(chain_id, rows)
+        head = session.execute(
+            text("SELECT seq, hash FROM chain_head WHERE tenant_id = :chain"), {"chain": chain_id}
+        ).one_or_none()
+    if head is None:
+        return verify_head(verdict, 0, ZERO_HASH)
+    return verify_head(verdict, head.seq, bytes(head.hash))
+
+
+def chain_ids(session: UrakataSession, slug: str | None = None) -> list[tuple[str, uuid.UUID]]:
+    """(label, chain id) for the agency chain and every shop, or one shop by slug."""
+    from urakata.platform.tenancy import Tenant, get_tenant_by_slug
+
+    if slug:
+        tenant = get_tenant_by_slug(session, slug)
+        return [(tenant.slug, tenant.id)]
+    shops = session.execute(select(Tenant.slug, Tenant.id).order_by(Tenant.slug)).all()
+    return [("agency", AGENCY_CHAIN_ID)] + [(s, i) for s, i in shops]

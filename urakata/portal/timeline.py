@@ -1,0 +1,63 @@
+"""The reusable history component: an object's events from the ledger, newest first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+
+from urakata.platform import audit
+from urakata.portal.requestdb import db_session
+
+ACTION_LABELS = {
+    "shop.onboarded": _l("Shop onboarded"),
+    "user.invited": _l("Person invited"),
+    "user.role_granted": _l("Role granted"),
+    "operator.assigned": _l("Operator assigned"),
+    "operator.unassigned": _l("Operator removed"),
+    "settings.changed": _l("Settings changed"),
+    "api_key.created": _l("API key created"),
+    "api_key.revoked": _l("API key revoked"),
+    "auth.login.succeeded": _l("Logged in"),
+    "auth.login.failed": _l("Login failed"),
+    "auth.login.refused": _l("Login refused"),
+    "auth.password.set": _l("Password set"),
+    "auth.password_link.issued": _l("Password link sent"),
+    "auth.totp.enabled": _l("Two-factor authentication turned on"),
+    "auth.totp.disabled": _l("Two-factor authentication turned off"),
+    "personal_data.viewed": _l("Personal data viewed"),
+    "personal_data.exported": _l("Personal data exported"),
+}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    seq: int
+    occurred_at: datetime
+    action: str
+    label: str
+    actor: str
+    changes: dict
+    data: dict
+
+
+def timeline(object_type: str, object_id, limit: int = 20) -> list[TimelineEntry]:
+    """Events of the request's shop about one object (the session must be bound)."""
+    entries = []
+    for event in audit.history(
+        db_session(), object_type=object_type, object_id=object_id, limit=limit
+    ):
+        body = event.payload
+        entries.append(
+            TimelineEntry(
+                seq=event.seq,
+                occurred_at=event.occurred_at,
+                action=event.action,
+                label=str(ACTION_LABELS.get(event.action, event.action)),
+                actor=body["actor"]["label"] or body["actor"]["type"],
+                changes=body.get("changes", {}),
+                data=body.get("data", {}),
+            )
+        )
+    return entries
