@@ -16,12 +16,13 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from urakata.platform.apikeys import create_api_key
 from urakata.platform.audit import Actor
 from urakata.platform.db import Database
 from urakata.platform.identity import Role, create_user, get_user_by_email, invite_user
 from urakata.platform.passwords import hash_password
 from urakata.platform.tenancy import Tenant
-from urakata.tenants.shop.services import onboard_shop
+from urakata.tenants.shop.services import onboard_shop, update_settings
 from urakata.worker.queues import QUEUES
 
 DEMO_PASSWORD = "urakata-demo-2026"  # noqa: S105 - printed for the demo, never production
@@ -31,6 +32,36 @@ SHOPS = [
     ("kumo-apparel", "くもアパレル", "Asia/Tokyo"),
     ("sora-cosme", "そらコスメ", "Asia/Tokyo"),
 ]
+
+# Contract details per shop: sender on labels, closed days, carrier accounts.
+CONTRACTS = {
+    "hanabi-tea": {
+        "sender_name": "花火茶舗 物流センター",
+        "sender_postal_code": "420-0858",
+        "sender_address": "静岡県静岡市葵区伝馬町1-2-3",
+        "sender_phone": "054-123-4567",
+        "same_day_cutoff": "13:00",
+        "closed_days": ["2026-12-30", "2026-12-31"],
+        "b2_customer_code": "054123456701",
+        "b2_freight_code": "01",
+    },
+    "kumo-apparel": {
+        "sender_name": "くもアパレル",
+        "sender_postal_code": "150-0001",
+        "sender_address": "東京都渋谷区神宮前4-5-6",
+        "sender_phone": "03-5555-0101",
+        "split_policy": "split_allowed",
+        "ehiden_customer_code": "123456789012",
+    },
+    "sora-cosme": {
+        "sender_name": "そらコスメ 出荷窓口",
+        "sender_postal_code": "530-0001",
+        "sender_address": "大阪府大阪市北区梅田7-8-9",
+        "sender_phone": "06-6666-0202",
+        "same_day_cutoff": "15:00",
+        "stocktake_approval_threshold_yen": 30000,
+    },
+}
 
 # (email, name, role, shop slug or None)
 PEOPLE = [
@@ -46,11 +77,14 @@ PEOPLE = [
 ]
 
 
-def seed_demo(db: Database) -> bool:
-    """Create the demo agency once; returns False when it is already there."""
+SEED = Actor.system("demo seed")
+
+
+def seed_demo(db: Database) -> str | None:
+    """Create the demo agency once; returns the demo API key's token, None when seeded."""
     with db.platform_session() as session:
         if session.scalar(select(Tenant.id).where(Tenant.slug == SHOPS[0][0])):
-            return False
+            return None
     admins = {shop: (email, name) for email, name, role, shop in PEOPLE if role is Role.shop_admin}
     tenants = {}
     for slug, name, tz in SHOPS:
@@ -58,7 +92,7 @@ def seed_demo(db: Database) -> bool:
             email, admin_name = admins[slug]
             done = onboard_shop(
                 session,
-                actor=Actor.system("demo seed"),
+                actor=SEED,
                 slug=slug,
                 name=name,
                 timezone=tz,
@@ -67,6 +101,7 @@ def seed_demo(db: Database) -> bool:
             )
             done.admin.password_hash = hash_password(DEMO_PASSWORD)
             tenants[slug] = done.tenant
+            update_settings(session, actor=SEED, expected_version=1, changes=CONTRACTS[slug])
     for email, name, role, shop in PEOPLE:
         if role is Role.shop_admin:
             continue
@@ -75,8 +110,12 @@ def seed_demo(db: Database) -> bool:
             if get_user_by_email(session, email) is None:
                 create_user(session, email, name, DEMO_PASSWORD)
             shop_id = tenants[shop].id if shop else None
-            invite_user(session, email, name, role, shop_id, actor=Actor.system("demo seed"))
-    return True
+            invite_user(session, email, name, role, shop_id, actor=SEED)
+    with db.platform_session() as session:
+        _key, token = create_api_key(
+            session, tenants["hanabi-tea"].id, "demo: 受注連携", actor=SEED
+        )
+    return token
 
 
 @dataclass
@@ -118,9 +157,13 @@ def run_demo(var: Path, port: int = 8000) -> int:
 
     upgrade_head(urls.owner_url)
     db = Database.from_url(urls.app_url)
-    seeded = seed_demo(db)
+    token = seed_demo(db)
     db.dispose()
-    print("seeded the demo agency" if seeded else "demo data already present; reusing ./var")
+    key_file = var / "demo_api_key"
+    if token:
+        key_file.write_text(token)
+        key_file.chmod(0o600)
+    print("seeded the demo agency" if token else "demo data already present; reusing ./var")
 
     env = dict(
         os.environ,
@@ -156,7 +199,7 @@ def run_demo(var: Path, port: int = 8000) -> int:
             env=env,
         ),
     ]
-    _print_banner(port)
+    _print_banner(port, key_file.read_text().strip() if key_file.exists() else "")
     stopping = False
 
     def _stop(*_):
@@ -183,7 +226,7 @@ def run_demo(var: Path, port: int = 8000) -> int:
     return 0 if stopping else 1
 
 
-def _print_banner(port: int) -> None:
+def _print_banner(port: int, api_token: str) -> None:
     print()
     print(f"  Urakata demo: http://127.0.0.1:{port}/")
     print(f"  password for every demo login: {DEMO_PASSWORD}")
@@ -193,5 +236,9 @@ def _print_banner(port: int) -> None:
             continue
         seen.add(email)
         print(f"    {role.value:<13} {email:<32} {shop or '(agency)'}")
+    print("  agency admins and operators set up two-factor authentication at first login.")
+    if api_token:
+        print(f"  API (hanabi-tea): curl -H 'Authorization: Bearer {api_token}' \\")
+        print(f"                    http://127.0.0.1:{port}/api/v1/shop")
     print("  Ctrl-C stops everything the demo started.")
     print(flush=True)

@@ -138,3 +138,28 @@ def test_no_route_fails_for_a_member_of_the_shop(app, db, world, shop_a_ids, who
         and (status := _request(portal, method, url).status_code) >= 500
     ]
     assert problems == []
+
+
+def test_the_api_with_another_shops_key_never_shows_shop_a(app, db, world):
+    """Every API route, called with shop B's key, answers about shop B or not at all."""
+    from urakata.platform.apikeys import create_api_key
+    from urakata.platform.audit import user_actor
+
+    with db.platform_session() as s:
+        _key, token = create_api_key(
+            s, world.shop_b.id, "stranger", actor=user_actor(world.shop_admin_b)
+        )
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    leaks = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/") or rule.endpoint in PUBLIC:
+            continue
+        assert not rule.arguments, f"fill the API parameters of {rule.rule} in the sweep"
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(rule.rule, method=method, headers=headers, json={})
+            body = response.get_data(as_text=True)
+            if world.shop_a.slug in body or str(world.shop_a.id) in body:
+                leaks.append(f"{method} {rule.rule} -> {response.status_code}")
+            assert response.status_code < 500, f"{method} {rule.rule}"
+    assert leaks == []
