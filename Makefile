@@ -42,4 +42,4 @@ clean:
 messages: $(STAMP)
 	mkdir -p var
 	$(BIN)/pybabel extract -F babel.cfg -k _l -o var/messages.pot urakata
-	$(BIN)/pybabel update -i var/messages.pot -d urakata/portal/translations -l ja --no-fuzzy-matching
+	$(BIN)/pybabel update -i var/messages.pot -d urakata/translations -l ja --no-fuzzy-matching

@@ -163,3 +163,35 @@ def portal(app, db):
     from tests.portal_client import PortalClient
 
     return PortalClient(app, db)
+
+
+class Spine:
+    """The outbox relay and a burst SimpleWorker, run in the test's process and transaction."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+    def run(self) -> int:
+        """Relay committed outbox rows and work every queue until empty; returns jobs run."""
+        from rq import SimpleWorker
+
+        from urakata.worker.queues import QUEUES
+        from urakata.worker.relay import relay_once
+
+        relayed = relay_once(self.ctx)
+        SimpleWorker(list(QUEUES), connection=self.ctx.redis).work(
+            burst=True, with_scheduler=False, logging_level="WARNING"
+        )
+        return relayed
+
+
+@pytest.fixture
+def spine(db, settings, redis_url):
+    """Jobs run for real (RQ on the test Redis) against the test's own transaction."""
+    from urakata.worker.runtime import Context, use_context
+
+    redis = Redis.from_url(redis_url)
+    redis.flushdb()  # queues of earlier tests must not leak into this one
+    use_context(Context(settings=settings, db=db, redis=redis))
+    yield Spine(Context(settings=settings, db=db, redis=redis))
+    use_context(None)

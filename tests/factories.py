@@ -15,6 +15,7 @@ from urakata.tenants.shop.services import onboard_shop
 PASSWORD = "correct horse battery staple"
 # argon2id is deliberately slow; hash once per run, not once per user.
 PASSWORD_HASH = hash_password(PASSWORD)
+LINK_KEY = b"test password links"
 _counter = itertools.count(1)
 
 
@@ -28,6 +29,7 @@ def make_shop(
         done = onboard_shop(
             session,
             actor=Actor.system("test factory"),
+            link_key=LINK_KEY,
             slug=slug,
             name=name or f"テスト店舗{n}",
             timezone="Asia/Tokyo",

@@ -16,6 +16,11 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--port", type=int, default=8000)
     sub.add_parser("migrate", help="upgrade the schema to head as MIGRATE_DATABASE_URL")
     sub.add_parser("check-db", help="check that DATABASE_URL is a safe application role")
+    worker = sub.add_parser("worker", help="run a pool of RQ workers (scheduler on)")
+    worker.add_argument("queues", nargs="*", help="queues to listen on (default: all)")
+    worker.add_argument("-n", "--count", type=int, default=2, help="worker processes")
+    sub.add_parser("relay", help="move committed outbox rows to RQ (wakes on NOTIFY)")
+    sub.add_parser("cron", help="the one periodic scheduler (rq cron urakata.worker.cron)")
     audit_cmd = sub.add_parser("audit", help="the audit ledger")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
     verify = audit_sub.add_parser("verify", help="walk the chains and check every event")
@@ -35,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         upgrade_head(url)
         return 0
+    if args.command in ("worker", "relay", "cron"):
+        return _spine(args)
     if args.command == "audit":
         return _audit_verify(args.shop)
     if args.command == "check-db":
@@ -59,6 +66,39 @@ def main(argv: list[str] | None = None) -> int:
         print("database role is safe and every tenant table is isolated")
         return 0
     return 2
+
+
+def _spine(args) -> int:
+    """The background processes; each reads the environment once, here."""
+    import logging
+
+    from urakata.platform.config import Settings
+
+    settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level)
+    if args.command == "worker":
+        from urakata.worker.process import run_workers
+
+        run_workers(settings.redis_url, args.queues, args.count)
+        return 0
+    if args.command == "relay":
+        import signal
+        import threading
+
+        from urakata.worker.relay import run_relay
+        from urakata.worker.runtime import context
+
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        run_relay(context(), stop)
+        return 0
+    from rq.cli.cli import main as rq_main
+
+    return (
+        rq_main(["cron", "--url", settings.redis_url, "urakata.worker.cron"], standalone_mode=False)
+        or 0
+    )
 
 
 def _audit_verify(slug: str | None) -> int:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from urakata.platform.apikeys import create_api_key
 from urakata.platform.audit import Actor
+from urakata.platform.config import Settings
 from urakata.platform.db import Database
 from urakata.platform.identity import Role, create_user, get_user_by_email, invite_user
 from urakata.platform.passwords import hash_password
@@ -80,7 +81,7 @@ PEOPLE = [
 SEED = Actor.system("demo seed")
 
 
-def seed_demo(db: Database) -> str | None:
+def seed_demo(db: Database, link_key: bytes) -> str | None:
     """Create the demo agency once; returns the demo API key's token, None when seeded."""
     with db.platform_session() as session:
         if session.scalar(select(Tenant.id).where(Tenant.slug == SHOPS[0][0])):
@@ -93,6 +94,7 @@ def seed_demo(db: Database) -> str | None:
             done = onboard_shop(
                 session,
                 actor=SEED,
+                link_key=link_key,
                 slug=slug,
                 name=name,
                 timezone=tz,
@@ -157,7 +159,7 @@ def run_demo(var: Path, port: int = 8000) -> int:
 
     upgrade_head(urls.owner_url)
     db = Database.from_url(urls.app_url)
-    token = seed_demo(db)
+    token = seed_demo(db, Settings(secret_key=_secret_key(var), database_url="-").link_key)
     db.dispose()
     key_file = var / "demo_api_key"
     if token:
@@ -171,6 +173,8 @@ def run_demo(var: Path, port: int = 8000) -> int:
         DATABASE_URL=urls.app_url,
         REDIS_URL=urls.redis_url,
         SECRET_KEY=_secret_key(var),
+        MAIL_DIR=str((var / "mail").resolve()),
+        PUBLIC_URL=f"http://127.0.0.1:{port}",
     )
     bindir = Path(sys.executable).parent
     children = [
@@ -184,20 +188,9 @@ def run_demo(var: Path, port: int = 8000) -> int:
             ],
             env=env,
         ),
-        subprocess.Popen(
-            [
-                str(bindir / "rq"),
-                "worker-pool",
-                "-w",
-                "rq.worker.SimpleWorker",
-                "-n",
-                "2",
-                "--url",
-                urls.redis_url,
-                *QUEUES,
-            ],
-            env=env,
-        ),
+        subprocess.Popen([str(bindir / "urakata"), "worker", "-n", "2", *QUEUES], env=env),
+        subprocess.Popen([str(bindir / "urakata"), "relay"], env=env),
+        subprocess.Popen([str(bindir / "urakata"), "cron"], env=env),
     ]
     _print_banner(port, key_file.read_text().strip() if key_file.exists() else "")
     stopping = False
@@ -230,6 +223,7 @@ def _print_banner(port: int, api_token: str) -> None:
     print()
     print(f"  Urakata demo: http://127.0.0.1:{port}/")
     print(f"  password for every demo login: {DEMO_PASSWORD}")
+    print("  mails are written to ./var/mail/ (agency admins see them in the portal)")
     seen = set()
     for email, _name, role, shop in PEOPLE:
         if email in seen:

@@ -3,7 +3,7 @@
 Not part of the four layers; only migrations and tooling import it.
 """
 
-from urakata.platform import apikeys, audit, identity, tenancy  # noqa: F401
+from urakata.platform import apikeys, audit, identity, jobs, mail, outbox, tenancy  # noqa: F401
 from urakata.platform.db import Base
 from urakata.tenants.shop import models as shop_models  # noqa: F401
 

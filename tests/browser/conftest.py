@@ -8,6 +8,8 @@ cannot be shared by the server's threads, and the browser must see committed row
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -17,6 +19,8 @@ from pathlib import Path
 import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from redis import Redis
+from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from tests import factories
@@ -76,18 +80,49 @@ def browser_database(admin_database_url) -> Iterator[str]:
         drop_database(admin_database_url, name)
 
 
+def _own_redis_db(redis_url: str) -> str:
+    """Another Redis database than the in-process tests': their spine flushes theirs."""
+    url = make_url(redis_url.replace("redis://", "postgresql://", 1))
+    db = int(url.database or 0)
+    return redis_url.rsplit("/", 1)[0] + f"/{14 if db != 14 else 13}"
+
+
+def _start_spine(settings: Settings) -> list[subprocess.Popen]:
+    """A real relay and a real worker process, as the demo and production run them."""
+    env = dict(
+        os.environ,
+        URAKATA_MODE="test",
+        SECRET_KEY=settings.secret_key,
+        DATABASE_URL=settings.database_url,
+        REDIS_URL=settings.redis_url,
+        MAIL_HOST=settings.mail_host,
+        MAIL_PORT=str(settings.mail_port),
+        PUBLIC_URL=settings.public_url,
+    )
+    command = [sys.executable, "-m", "urakata.cli"]
+    return [
+        subprocess.Popen([*command, "relay"], env=env),
+        subprocess.Popen([*command, "worker", "-n", "1"], env=env),
+    ]
+
+
 @pytest.fixture(scope="session")
 def portal_server(browser_database, redis_url, smtp_server) -> Iterator[BrowserPortal]:
-    """The real portal on 127.0.0.1 at a spare port, seeded with a two-shop world."""
+    """The real portal on 127.0.0.1 at a spare port, seeded with a two-shop world, with a
+    relay and a worker process sending its mails."""
     from urakata.portal import create_app
 
     authenticator = Authenticator()
     world, onboarder = _seed(browser_database, authenticator)
+    server = make_server("127.0.0.1", 0, None, threaded=True)
+    redis_url = _own_redis_db(redis_url)
+    Redis.from_url(redis_url).flushdb()
     settings = Settings(
         mode="test",
         secret_key="browser-" + uuid.uuid4().hex,
         database_url=browser_database,
         redis_url=redis_url,
+        public_url=f"http://127.0.0.1:{server.server_port}",
         mail_host="127.0.0.1",
         mail_port=smtp_server.port,
         login_rate_limit_ip="1000 per minute",
@@ -95,9 +130,10 @@ def portal_server(browser_database, redis_url, smtp_server) -> Iterator[BrowserP
         rate_limit_prefix="browser-" + uuid.uuid4().hex[:12],
     )
     app = create_app(settings)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server.app = app
     thread = threading.Thread(target=server.serve_forever, name="browser-portal", daemon=True)
     thread.start()
+    spine = _start_spine(settings)
     try:
         yield BrowserPortal(
             base_url=f"http://127.0.0.1:{server.server_port}",
@@ -107,6 +143,13 @@ def portal_server(browser_database, redis_url, smtp_server) -> Iterator[BrowserP
             mailbox=smtp_server.messages,
         )
     finally:
+        for process in spine:
+            process.terminate()
+        for process in spine:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()

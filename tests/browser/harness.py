@@ -79,6 +79,16 @@ class BrowserPortal:
     def mail_to(self, address: str) -> list[EmailMessage]:
         return [m for m in self.mailbox if address in str(m["To"])]
 
+    def wait_for_mail(self, address: str, timeout: float = 30.0) -> list[EmailMessage]:
+        """The worker sends mails after the request commits: poll against a deadline."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.mail_to(address)
+            if found:
+                return found
+            time.sleep(0.1)
+        raise AssertionError(f"no mail to {address} within {timeout:.0f}s")
+
 
 def path_of(page: Page) -> str:
     return urlparse(page.url).path

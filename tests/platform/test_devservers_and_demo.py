@@ -30,9 +30,9 @@ def test_dev_servers_start_reuse_their_directory_and_stop(tmp_path):
 
 
 def test_demo_seed_creates_the_agency_once(db):
-    token = seed_demo(db)
+    token = seed_demo(db, b"k")
     assert token and token.startswith("uk_")
-    assert seed_demo(db) is None
+    assert seed_demo(db, b"k") is None
     with db.platform_session() as s:
         slugs = set(s.scalars(select(Tenant.slug)))
         users = s.scalar(select(func.count()).select_from(UserAccount))

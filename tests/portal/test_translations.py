@@ -10,7 +10,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
-PO = ROOT / "urakata/portal/translations/ja/LC_MESSAGES/messages.po"
+PO = ROOT / "urakata/translations/ja/LC_MESSAGES/messages.po"
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,12 +17,15 @@ from sqlalchemy import select, update
 from urakata.platform import audit
 from urakata.platform.audit import Actor
 from urakata.platform.db import utcnow
+from urakata.platform.i18n import N_
 from urakata.platform.identity import (
     AGENCY_ROLES,
     PasswordResetToken,
     UserAccount,
     get_user_by_email,
 )
+from urakata.platform.mail import queue_mail
+from urakata.platform.mailrender import password_link_token, register_kind
 from urakata.platform.passwords import hash_password, needs_rehash, verify_password
 
 LOCKOUT_THRESHOLD = 10
@@ -171,37 +175,76 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_reset_token(
+def issue_password_link(
     session,
     email: str,
     *,
     actor: Actor,
+    link_key: bytes,
+    mail_kind: str = "password_reset",
+    shop_name: str = "",
     now: datetime | None = None,
     ttl: timedelta = RESET_TOKEN_TTL,
 ) -> tuple[UserAccount, str] | None:
-    """A one-time reset token for an active user, or None (the caller says nothing either way).
+    """A one-time password link for an active user, mailed by the worker; None when the
+    address has no active account (the caller says the same thing either way).
 
-    Welcome mails use the same link with a longer ``ttl`` to set the first password.
+    Welcome mails use the same link with a longer ``ttl`` to set the first password. The
+    link's secret is derived from the row id with ``link_key`` and only its SHA-256 is
+    stored; the worker derives it again to write the mail.
     """
     now = now or utcnow()
     user = get_user_by_email(session, email)
     if user is None or not user.is_active:
         return None
-    raw = secrets.token_urlsafe(32)
-    session.add(
-        PasswordResetToken(
-            user_id=user.id, token_hash=_digest(raw), created_at=now, expires_at=now + ttl
-        )
+    token = PasswordResetToken(
+        id=uuid.uuid4(), user_id=user.id, created_at=now, expires_at=now + ttl, token_hash=""
     )
+    raw = password_link_token(link_key, token.id)
+    token.token_hash = _digest(raw)
+    session.add(token)
     session.flush()
     _record(
         session,
         actor,
         user,
         "auth.password_link.issued",
-        {"valid_seconds": int(ttl.total_seconds())},
+        {"valid_seconds": int(ttl.total_seconds()), "mail": mail_kind},
+    )
+    queue_mail(
+        session,
+        kind=mail_kind,
+        to=user.email,
+        locale=user.locale,
+        params={"user_id": str(user.id), "token_id": str(token.id), "shop_name": shop_name},
+        agency_scope=session.tenant_id == audit.AGENCY_CHAIN_ID,
     )
     return user, raw
+
+
+def _password_mail_context(session, params: dict, settings) -> dict:
+    user = session.get(UserAccount, uuid.UUID(params["user_id"]))
+    token = password_link_token(settings.link_key, uuid.UUID(params["token_id"]))
+    # The portal serves this path (auth.reset_password).
+    link = f"{settings.public_url}/password/reset/{token}"
+    return {"user": user, "link": link, "shop_name": params.get("shop_name", "")}
+
+
+register_kind(
+    "password_reset",
+    "password_reset.txt",
+    N_("Reset your Urakata password"),
+    _password_mail_context,
+)
+register_kind(
+    "welcome", "welcome.txt", N_("Welcome to Urakata: set your password"), _password_mail_context
+)
+register_kind(
+    "staff_welcome",
+    "staff_welcome.txt",
+    N_("Welcome to Urakata: set your password"),
+    _password_mail_context,
+)
 
 
 def find_reset_token(session, raw: str, now: datetime | None = None) -> PasswordResetToken | None:

@@ -45,6 +45,10 @@ class Settings:
     rate_limit_prefix: str = "urakata"
     # Key for pseudonymising personal data in the ledger; derived from SECRET_KEY when unset.
     ledger_pii_key: str | None = None
+    # Links in mails point here (the worker has no request to take the host from).
+    public_url: str = "http://127.0.0.1:8000"
+    # Demo mode writes mails as .eml files here instead of sending them.
+    mail_dir: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -76,6 +80,8 @@ class Settings:
             mail_password=env.get("MAIL_PASSWORD") or None,
             mail_starttls=env.get("MAIL_STARTTLS", "").lower() in ("1", "true", "yes"),
             ledger_pii_key=env.get("LEDGER_PII_KEY") or None,
+            public_url=(env.get("PUBLIC_URL") or cls.public_url).rstrip("/"),
+            mail_dir=env.get("MAIL_DIR") or None,
         )
         return settings.validated()
 
@@ -94,6 +100,13 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.mode == "production"
+
+    @property
+    def link_key(self) -> bytes:
+        """Derives the secret part of password links from their ids (see mailrender)."""
+        return hmac.new(
+            (self.secret_key or "").encode(), b"urakata password links", hashlib.sha256
+        ).digest()
 
     @property
     def pii_key(self) -> bytes:

@@ -23,7 +23,16 @@ M = TypeVar("M", bound=TenantOwned)
 # A platform table that refers to a shop calls the column shop_id, never tenant_id, so
 # "has a tenant_id column" and "is isolated by RLS" mean the same thing.
 PLATFORM_TABLES = frozenset(
-    {"alembic_version", "tenant", "user_account", "membership", "password_reset_token", "api_key"}
+    {
+        "alembic_version",
+        "tenant",
+        "user_account",
+        "membership",
+        "password_reset_token",
+        "api_key",
+        "outbox",
+        "job_execution",
+    }
 )
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")

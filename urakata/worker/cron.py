@@ -1,6 +1,27 @@
-"""Periodic work for ``rq cron urakata.worker.cron`` (exactly one such process runs).
+"""Periodic work for ``urakata cron`` (``rq cron urakata.worker.cron``; exactly one runs).
 
-Each feature registers its entries here with ``rq.cron.register``; every entry must be
-idempotent, because a restart of the cron process may enqueue one twice. No feature has
-periodic work yet, so the cron process starts with an empty schedule.
+Every entry is idempotent: a cron restart may enqueue one twice. Per-shop periodic work
+fans out inside its job with ``fan_out_across_tenants``.
 """
+
+from rq import cron
+
+from urakata.worker.runtime import run
+
+# run(job_name, shop_id, idempotency key, outbox id, args)
+cron.register(
+    run,
+    queue_name="maintenance",
+    args=("maintenance.reconcile_outbox", None, None, None, {}),
+    interval=60,
+    job_timeout=120,
+    name="reconcile-outbox",
+)
+cron.register(
+    run,
+    queue_name="maintenance",
+    args=("maintenance.purge_outbox", None, None, None, {}),
+    cron="17 3 * * *",  # daily, 03:17 UTC
+    job_timeout=300,
+    name="purge-outbox",
+)

@@ -19,7 +19,6 @@ from urakata.platform.identity import (
     agency_staff,
     invite_user,
 )
-from urakata.platform.mail import MailError, mail_settings_from, send_mail
 from urakata.platform.tenancy import InvalidTenantData, Tenant
 from urakata.portal.access import require_agency_role, shops_for
 from urakata.portal.actor import current_actor
@@ -61,6 +60,7 @@ def onboard():
             done = onboard_shop(
                 db_session(),
                 actor=current_actor(),
+                link_key=current_app.config["URAKATA_SETTINGS"].link_key,
                 slug=form.slug.data.strip(),
                 name=form.name.data,
                 timezone=form.timezone.data.strip(),
@@ -70,27 +70,10 @@ def onboard():
         except InvalidTenantData as exc:
             getattr(form, exc.field).errors.append(exc.message)
         else:
-            if done.welcome_token:
-                _send_welcome(done)
             flash(_("The shop %(name)s is ready.", name=done.tenant.name), "success")
             return redirect(url_for("shop.dashboard", shop=done.tenant.slug))
     status = 200 if not form.errors else 422
     return render_template("agency/onboard.html", form=form), status
-
-
-def _send_welcome(done) -> None:
-    link = url_for("auth.reset_password", token=done.welcome_token, _external=True)
-    text = render_template("agency/welcome_mail.txt", done=done, link=link)
-    try:
-        send_mail(
-            mail_settings_from(current_app.config["URAKATA_SETTINGS"]),
-            done.admin.email,
-            _("Welcome to Urakata: set your password"),
-            text,
-        )
-    except MailError:
-        log.exception("welcome mail to %s failed", done.admin.email)
-        flash(_("The welcome mail could not be sent; use 'Forgot password' later."), "warning")
 
 
 @bp.route("/staff", methods=["GET", "POST"])
@@ -121,10 +104,14 @@ def staff():
             form.shop.errors.append(_membership_message(exc, role))
         else:
             if user.password_hash is None:
-                created = auth.create_reset_token(
-                    session, user.email, actor=current_actor(), ttl=auth.WELCOME_LINK_TTL
+                auth.issue_password_link(
+                    session,
+                    user.email,
+                    actor=current_actor(),
+                    link_key=current_app.config["URAKATA_SETTINGS"].link_key,
+                    mail_kind="staff_welcome",
+                    ttl=auth.WELCOME_LINK_TTL,
                 )
-                _send_staff_welcome(user, created[1])
             flash(_("%(name)s was invited.", name=user.display_name), "success")
             return redirect(url_for("agency.staff"))
     status = 200 if not form.errors else 422
@@ -138,21 +125,6 @@ def _membership_message(exc: InvalidMembership, role: Role) -> str:
     if role is Role.operator:
         return _("An operator needs a shop.")
     return _("This person already has that role.")
-
-
-def _send_staff_welcome(user, token: str) -> None:
-    link = url_for("auth.reset_password", token=token, _external=True)
-    text = render_template("agency/staff_welcome_mail.txt", user=user, link=link)
-    try:
-        send_mail(
-            mail_settings_from(current_app.config["URAKATA_SETTINGS"]),
-            user.email,
-            _("Welcome to Urakata: set your password"),
-            text,
-        )
-    except MailError:
-        log.exception("welcome mail to %s failed", user.email)
-        flash(_("The welcome mail could not be sent; use 'Forgot password' later."), "warning")
 
 
 @bp.get("/home")

@@ -23,7 +23,6 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from urakata.platform import auth
 from urakata.platform.identity import UserAccount
-from urakata.platform.mail import MailError, mail_settings_from, send_mail
 from urakata.portal.actor import actor_for, current_actor
 from urakata.portal.auth.forms import (
     ChangePasswordForm,
@@ -180,27 +179,16 @@ def logout():
 def forgot_password():
     form = ResetRequestForm()
     if form.validate_on_submit():
-        created = auth.create_reset_token(db_session(), form.email.data, actor=current_actor())
-        if created:
-            user, raw = created
-            _send_reset_mail(user, raw)
+        auth.issue_password_link(
+            db_session(),
+            form.email.data,
+            actor=current_actor(),
+            link_key=current_app.config["URAKATA_SETTINGS"].link_key,
+        )
         # The same answer whether or not the address has an account.
         flash(_("If the address has an account, a reset link is on its way."), "info")
         return redirect(url_for("auth.login"))
     return render_template("auth/forgot.html", form=form), (200 if not form.errors else 422)
-
-
-def _mail_settings():
-    return mail_settings_from(current_app.config["URAKATA_SETTINGS"])
-
-
-def _send_reset_mail(user: UserAccount, raw_token: str) -> None:
-    link = url_for("auth.reset_password", token=raw_token, _external=True)
-    text = render_template("auth/reset_mail.txt", user=user, link=link)
-    try:
-        send_mail(_mail_settings(), user.email, _("Reset your Urakata password"), text)
-    except MailError:
-        log.exception("password reset mail to %s failed", user.email)
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])

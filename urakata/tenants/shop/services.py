@@ -28,13 +28,14 @@ from urakata.tenants.shop.schemas import N_, load_settings_patch
 class Onboarded:
     tenant: Tenant
     admin: UserAccount
-    welcome_token: str | None  # set-password link token; None when the user had a password
+    welcome_token: str | None  # the mailed set-password token; None when the user had a password
 
 
 def onboard_shop(
     session: UrakataSession,
     *,
     actor: audit.Actor,
+    link_key: bytes,
     slug: str,
     name: str,
     timezone: str,
@@ -79,8 +80,14 @@ def onboard_shop(
     )
     token = None
     if admin.password_hash is None:
-        _, token = auth.create_reset_token(
-            session, admin.email, actor=actor, ttl=auth.WELCOME_LINK_TTL
+        _, token = auth.issue_password_link(
+            session,
+            admin.email,
+            actor=actor,
+            link_key=link_key,
+            mail_kind="welcome",
+            shop_name=tenant.name,
+            ttl=auth.WELCOME_LINK_TTL,
         )
     session.flush()
     return Onboarded(tenant=tenant, admin=admin, welcome_token=token)

@@ -1,0 +1,117 @@
+"""The transactional outbox: jobs are requested by rows written with the change.
+
+A service calls :func:`enqueue` inside its transaction; nothing reaches Redis until that
+transaction commits. The relay (``urakata relay``) moves committed rows to RQ with
+``job_id`` = the row id and ``unique=True``; the reconciler re-enqueues rows whose job
+vanished. Rows hold ids only, never personal data (this is a platform table, no RLS).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, func, select, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from urakata.platform.db import Base, UrakataSession, utcnow
+
+NOTIFY_CHANNEL = "urakata_outbox"
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_unsent", "created_at", postgresql_where=text("sent_at IS NULL")),
+        Index(
+            "ix_outbox_sent_not_done",
+            "sent_at",
+            postgresql_where=text("sent_at IS NOT NULL AND done_at IS NULL AND failed_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    shop_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tenant.id"))
+    job: Mapped[str] = mapped_column(String(64))
+    queue: Mapped[str] = mapped_column(String(32))
+    args: Mapped[dict] = mapped_column(JSONB, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+    # The job gave up after its last retry; the reconciler leaves such rows alone.
+    failed_at: Mapped[datetime | None]
+    relay_attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxArgumentError(TypeError):
+    """Outbox arguments must be ids and plain values (they travel through Redis)."""
+
+
+def _check_args(args: dict[str, Any]) -> dict[str, Any]:
+    plain = {}
+    for key, value in args.items():
+        if isinstance(value, uuid.UUID):
+            value = str(value)
+        if not isinstance(value, str | int | bool) and value is not None:
+            raise OutboxArgumentError(f"argument {key!r} is a {type(value).__name__}; pass ids")
+        plain[key] = value
+    return plain
+
+
+def enqueue(
+    session: UrakataSession,
+    job: str,
+    *,
+    queue: str,
+    shop_id: uuid.UUID | None = None,
+    **args: Any,
+) -> OutboxMessage:
+    """Request ``job`` after this transaction commits. ``shop_id`` scopes the job."""
+    message = OutboxMessage(job=job, queue=queue, shop_id=shop_id, args=_check_args(args))
+    session.add(message)
+    session.flush()
+    # Wake the relay at commit (NOTIFY is transactional: nothing if we roll back).
+    session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+    return message
+
+
+def mark_done(session: UrakataSession, outbox_id: uuid.UUID) -> None:
+    """Called by the job in its own transaction, with its effects."""
+    session.execute(
+        text("UPDATE outbox SET done_at = now() WHERE id = :id AND done_at IS NULL"),
+        {"id": outbox_id},
+    )
+
+
+def mark_failed(session: UrakataSession, outbox_id: uuid.UUID, error: str) -> None:
+    session.execute(
+        text("UPDATE outbox SET failed_at = now(), last_error = :error WHERE id = :id"),
+        {"id": outbox_id, "error": error[:2000]},
+    )
+
+
+def lag_seconds(session: UrakataSession, now: datetime | None = None) -> float:
+    """Age of the oldest unsent row (0 when none): how far the relay is behind."""
+    oldest = session.scalar(
+        select(func.min(OutboxMessage.created_at)).where(OutboxMessage.sent_at.is_(None))
+    )
+    if oldest is None:
+        return 0.0
+    return max(0.0, ((now or utcnow()) - oldest).total_seconds())
+
+
+def unsent_count(session: UrakataSession) -> int:
+    return session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
+    )
+
+
+def purge_done(session: UrakataSession, older_than: timedelta = timedelta(days=7)) -> int:
+    result = session.execute(
+        text("DELETE FROM outbox WHERE done_at IS NOT NULL AND done_at < now() - :age"),
+        {"age": older_than},
+    )
+    return result.rowcount

@@ -1,0 +1,17 @@
+"""The job modules, listed in one place; importing them registers their jobs."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+
+JOB_MODULES = (
+    "urakata.worker.mail_jobs",
+    "urakata.worker.maintenance",
+)
+
+
+@functools.cache
+def load_jobs() -> None:
+    for module in JOB_MODULES:
+        importlib.import_module(module)
