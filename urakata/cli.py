@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("-n", "--count", type=int, default=2, help="worker processes")
     sub.add_parser("relay", help="move committed outbox rows to RQ (wakes on NOTIFY)")
     sub.add_parser("cron", help="the one periodic scheduler (rq cron urakata.worker.cron)")
+    check = sub.add_parser("spine-check", help="send a probe job through outbox, relay, worker")
+    check.add_argument("--timeout", type=float, default=30.0)
     audit_cmd = sub.add_parser("audit", help="the audit ledger")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
     verify = audit_sub.add_parser("verify", help="walk the chains and check every event")
@@ -40,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         upgrade_head(url)
         return 0
+    if args.command == "spine-check":
+        return _spine_check(args.timeout)
     if args.command in ("worker", "relay", "cron"):
         return _spine(args)
     if args.command == "audit":
@@ -99,6 +103,40 @@ def _spine(args) -> int:
         rq_main(["cron", "--url", settings.redis_url, "urakata.worker.cron"], standalone_mode=False)
         or 0
     )
+
+
+def _spine_check(timeout: float) -> int:
+    """Probe the running relay and workers: exit 0 with the latency, 1 when nothing ran."""
+    import time
+
+    from urakata.platform import outbox
+    from urakata.platform.audit import AGENCY_CHAIN_ID
+    from urakata.platform.config import Settings
+    from urakata.platform.db import Database
+    from urakata.platform.outbox import OutboxMessage
+
+    db = Database.from_url(Settings.from_env().database_url)
+    started = time.monotonic()
+    with db.tenant_session(AGENCY_CHAIN_ID) as session:
+        row = outbox.enqueue(session, "maintenance.selftest", queue="default")
+    deadline = started + timeout
+    while time.monotonic() < deadline:
+        with db.platform_session() as session:
+            done = session.get(OutboxMessage, row.id)
+            if done.done_at or done.failed_at:
+                break
+        time.sleep(0.05)
+    else:
+        print(f"no worker finished the probe within {timeout:.0f}s (relay and workers running?)")
+        db.dispose()
+        return 1
+    elapsed = time.monotonic() - started
+    db.dispose()
+    if done.failed_at:
+        print(f"the probe failed: {done.last_error}")
+        return 1
+    print(f"spine ok: outbox -> relay -> worker -> done in {elapsed * 1000:.0f} ms")
+    return 0
 
 
 def _audit_verify(slug: str | None) -> int:

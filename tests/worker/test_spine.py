@@ -199,3 +199,16 @@ def test_audit_actor_of_a_job_is_the_job(db, world):
         rec = audit.record(s, Actor.job("mail.send", "j-1"), "x", object_type="y")
         event = s.scalar(select(AuditEvent).where(AuditEvent.seq == rec.seq))
     assert event.payload["actor"] == {"type": "job", "id": "j-1", "label": "mail.send"}
+
+
+def test_the_selftest_probe_goes_through_the_whole_spine(db, spine):
+    from urakata.platform.audit import AGENCY_CHAIN_ID
+
+    with db.tenant_session(AGENCY_CHAIN_ID) as s:
+        row = outbox.enqueue(s, "maintenance.selftest", queue="default")
+    spine.run()
+    with db.platform_session() as s:
+        assert s.get(OutboxMessage, row.id).done_at is not None
+    with db.tenant_session(AGENCY_CHAIN_ID) as s:
+        event = s.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
+    assert event.action == "spine.selftest"

@@ -21,7 +21,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import ForeignKey, String, func, or_, select, update
 from sqlalchemy.orm import Mapped, Session, contains_eager, mapped_column, relationship
 
-from urakata.platform import audit
+from urakata.platform import (
+    audit,
+    tenancy,  # noqa: F401 - registers "tenant", target of shop_id
+)
 from urakata.platform.audit import Actor
 from urakata.platform.db import Base, utcnow
 from urakata.platform.tenancy import NotFound, Tenant, TenantStatus

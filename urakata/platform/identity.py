@@ -15,7 +15,10 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from urakata.platform import audit
+from urakata.platform import (
+    audit,
+    tenancy,  # noqa: F401 - registers "tenant", target of shop_id
+)
 from urakata.platform.audit import Actor
 from urakata.platform.db import Base, utcnow
 from urakata.platform.passwords import hash_password

@@ -16,6 +16,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from urakata.platform import tenancy  # noqa: F401 - registers "tenant", target of shop_id
 from urakata.platform.db import Base, UrakataSession, utcnow
 
 NOTIFY_CHANNEL = "urakata_outbox"

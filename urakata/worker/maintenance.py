@@ -17,3 +17,18 @@ def reconcile_outbox(session: UrakataSession, ctx: Context) -> int:
 @tenant_job("maintenance.purge_outbox", queue="maintenance", retry_intervals=(300,), timeout=300)
 def purge_outbox(session: UrakataSession, ctx: Context) -> int:
     return outbox.purge_done(session)
+
+
+@tenant_job("maintenance.selftest", queue="default", retry_intervals=(5, 10), timeout=15)
+def selftest(session: UrakataSession, ctx: Context, *, sleep_ms: int = 0) -> str:
+    """A probe through the whole spine (outbox → relay → worker → done), with one recorded
+    effect. ``urakata spine-check`` uses it; drills make it slow with ``sleep_ms``."""
+    import time
+
+    from urakata.platform import audit
+
+    time.sleep(min(max(sleep_ms, 0), 10_000) / 1000)
+    audit.record(
+        session, ctx.actor, "spine.selftest", object_type="spine", data={"slept_ms": sleep_ms}
+    )
+    return "ok"
