@@ -16,12 +16,12 @@ from flask_wtf.file import FileField
 from wtforms import HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
+from urakata.platform.fields import Message
 from urakata.portal.access import has_permission, require_permission
 from urakata.portal.actor import current_actor
 from urakata.portal.requestdb import db_session
 from urakata.portal.shop.blueprint import bp, menu_entry
 from urakata.tenants.shop.models import SPLIT_POLICIES, ShopSettings
-from urakata.tenants.shop.schemas import Message
 from urakata.tenants.shop.services import (
     LOGO_MAX_BYTES,
     SECRET_FIELDS,

@@ -12,31 +12,23 @@ the msgid and its parameters, so the portal can show them in the user's language
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date, time
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from marshmallow import RAISE, Schema, ValidationError, fields
+from marshmallow import RAISE, Schema, ValidationError
 
+from urakata.platform.fields import (
+    _DIGITS,
+    N_,
+    BaseField,
+    SingleLine,
+    WholeNumber,
+    normalise_code,
+    normalise_text,
+)
 from urakata.platform.tenancy import InvalidTenantData, validate_timezone
 from urakata.tenants.shop.models import SPLIT_POLICIES
-
-
-class Message(str):
-    """An English message that remembers its msgid and parameters for translation."""
-
-    msgid: str
-    params: dict[str, Any]
-
-    def __new__(cls, msgid: str, **params: Any) -> Message:
-        obj = super().__new__(cls, msgid % params if params else msgid)
-        obj.msgid = msgid
-        obj.params = params
-        return obj
-
-
-N_ = Message  # the name Babel's extractor looks for by default
 
 # Limits the carriers and the database impose (domain/japan.md, models.ShopSettings).
 SENDER_NAME_MAX = 100
@@ -47,9 +39,6 @@ SECRET_MAX = 200
 CLOSED_DAYS_MAX = 1000
 YEN_MAX = 1_000_000_000
 
-_DASHES = dict.fromkeys(map(ord, "‐‑‒–—―−ー"), "-")  # what NFKC leaves as non-ASCII dashes
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_DIGITS = re.compile(r"[0-9]+")
 _PHONE = re.compile(r"[0-9]+(?:-[0-9]+)*")
 _POSTAL = re.compile(r"([0-9]{3})-?([0-9]{4})")
 _CUTOFF = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::00)?")
@@ -57,57 +46,7 @@ _DATE = re.compile(r"([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})")
 _DATE_SEPARATORS = re.compile(r"[\s,、]+")
 
 
-def normalise_text(value: str) -> str:
-    """NFKC, then strip: full-width digits and hyphens become ASCII, half-width kana full."""
-    return unicodedata.normalize("NFKC", value).strip()
-
-
-def normalise_code(value: str) -> str:
-    """Text for digit fields: NFKC, any dash read as a hyphen, no surrounding space."""
-    return normalise_text(value).translate(_DASHES)
-
-
-class _SettingField(fields.Field):
-    """A field whose every message is ours (translatable), not marshmallow's."""
-
-    default_error_messages = {
-        "required": N_("This field is required."),
-        "null": N_("This field cannot be empty."),
-        "validator_failed": N_("This value is not accepted."),
-    }
-
-    @staticmethod
-    def _text(value: Any) -> str:
-        if not isinstance(value, str):
-            raise ValidationError(N_("Enter text."))
-        return value
-
-
-class SingleLine(_SettingField):
-    """Free text on one line (carrier files are line-based), at most ``max_length``."""
-
-    def __init__(self, *, max_length: int, nfkc: bool = True, **kwargs):
-        super().__init__(**kwargs)
-        self.max_length = max_length
-        self.nfkc = nfkc
-
-    def _deserialize(self, value, attr, data, **kwargs) -> str:
-        text = self._text(value)
-        text = normalise_text(text) if self.nfkc else text.strip()
-        if _CONTROL.search(text):
-            raise ValidationError(N_("Use a single line, without tabs or line breaks."))
-        if len(text) > self.max_length:
-            raise ValidationError(
-                N_(
-                    "Use at most %(limit)d characters (this has %(count)d).",
-                    limit=self.max_length,
-                    count=len(text),
-                )
-            )
-        return text
-
-
-class TimeZoneName(_SettingField):
+class TimeZoneName(BaseField):
     def _deserialize(self, value, attr, data, **kwargs) -> str:
         name = normalise_text(self._text(value))
         if not name:
@@ -120,7 +59,7 @@ class TimeZoneName(_SettingField):
             ) from exc
 
 
-class Cutoff(_SettingField):
+class Cutoff(BaseField):
     """A time of day written HH:MM (24-hour)."""
 
     def _deserialize(self, value, attr, data, **kwargs) -> time:
@@ -133,7 +72,7 @@ class Cutoff(_SettingField):
         return time(hour, minute)
 
 
-class ClosedDays(_SettingField):
+class ClosedDays(BaseField):
     """ISO dates, as a list or as text with one date per line; de-duplicated and sorted."""
 
     def _deserialize(self, value, attr, data, **kwargs) -> list[date]:
@@ -176,7 +115,7 @@ class ClosedDays(_SettingField):
             return None
 
 
-class SplitPolicy(_SettingField):
+class SplitPolicy(BaseField):
     def _deserialize(self, value, attr, data, **kwargs) -> str:
         if isinstance(value, str) and value.strip() in SPLIT_POLICIES:
             return value.strip()
@@ -188,35 +127,7 @@ class SplitPolicy(_SettingField):
         )
 
 
-class WholeNumber(_SettingField):
-    """A whole number in a range; accepts full-width digits and thousands separators."""
-
-    def __init__(self, *, minimum: int, maximum: int, **kwargs):
-        super().__init__(**kwargs)
-        self.minimum = minimum
-        self.maximum = maximum
-
-    def _deserialize(self, value, attr, data, **kwargs) -> int:
-        number = None
-        if isinstance(value, int) and not isinstance(value, bool):
-            number = value
-        elif isinstance(value, str):
-            text = normalise_text(value).replace(",", "")
-            # The length check keeps int() away from huge strings (and its digit limit).
-            number = int(text) if len(text) <= 18 and _DIGITS.fullmatch(text) else None
-        if number is None or not self.minimum <= number <= self.maximum:
-            minimum, maximum = format(self.minimum, ","), format(self.maximum, ",")
-            raise ValidationError(
-                N_(
-                    "Enter a whole number from %(minimum)s to %(maximum)s.",
-                    minimum=minimum,
-                    maximum=maximum,
-                )
-            )
-        return number
-
-
-class PostalCode(_SettingField):
+class PostalCode(BaseField):
     """Blank, or 7 digits stored as NNN-NNNN (a leading 〒 is allowed)."""
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
@@ -229,7 +140,7 @@ class PostalCode(_SettingField):
         return f"{match.group(1)}-{match.group(2)}"
 
 
-class PhoneNumber(_SettingField):
+class PhoneNumber(BaseField):
     """Blank, or a Japanese number: digits and hyphens, 10 or 11 digits, ≤ 15 characters."""
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
@@ -255,7 +166,7 @@ class PhoneNumber(_SettingField):
         return text
 
 
-class Email(_SettingField):
+class Email(BaseField):
     def _deserialize(self, value, attr, data, **kwargs) -> str:
         text = normalise_text(self._text(value))
         if not text:
@@ -274,7 +185,7 @@ class Email(_SettingField):
             raise ValidationError(N_("Enter an e-mail address such as info@example.jp.")) from exc
 
 
-class DigitCode(_SettingField):
+class DigitCode(BaseField):
     """Blank, or digits only: exactly ``length`` of them, or at most ``max_length``."""
 
     def __init__(self, *, length: int | None = None, max_length: int | None = None, **kwargs):
