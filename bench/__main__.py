@@ -4,3 +4,4 @@ from bench import tenant_session
 
 if __name__ == "__main__":
     tenant_session.main()
+    __import__("bench.audit", fromlist=["main"]).main()

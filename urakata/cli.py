@@ -142,6 +142,8 @@ def _spine_check(timeout: float) -> int:
 def _audit_verify(slug: str | None) -> int:
     import time
 
+    from sqlalchemy.exc import OperationalError
+
     from urakata.platform import audit
     from urakata.platform.config import Settings
     from urakata.platform.db import Database
@@ -149,24 +151,33 @@ def _audit_verify(slug: str | None) -> int:
 
     db = Database.from_url(Settings.from_env().database_url)
     try:
-        with db.platform_session() as session:
-            chains = audit.chain_ids(session, slug)
-    except NotFound:
-        print(f"no shop {slug!r}", file=sys.stderr)
-        return 2
-    failed, total, started = 0, 0, time.perf_counter()
-    for label, chain_id in chains:
-        verdict = audit.verify_chain(db, chain_id)
-        total += verdict.count
-        if verdict.ok:
-            print(f"{label}: ok, {verdict.count} events (head seq {verdict.last_seq})")
-        else:
-            failed += 1
-            print(f"{label}: FAILED at seq {verdict.bad_seq}: {verdict.reason}")
-    elapsed = time.perf_counter() - started
-    print(f"{len(chains)} chains, {total} events verified in {elapsed:.2f}s; {failed} failed")
-    db.dispose()
-    return 1 if failed else 0
+        try:
+            with db.platform_session() as session:
+                chains = audit.chain_ids(session, slug)
+        except NotFound:
+            print(f"no shop {slug!r}", file=sys.stderr)
+            return 2
+        except OperationalError as exc:
+            print(f"cannot reach the database: {exc.orig}", file=sys.stderr)
+            return 2
+        failed, total, started = 0, 0, time.perf_counter()
+        for label, chain_id in chains:
+            verdict = audit.verify_chain(db, chain_id)
+            total += verdict.count
+            if verdict.ok:
+                print(f"{label}: ok, {verdict.count} events (head seq {verdict.last_seq})")
+            else:
+                failed += 1
+                print(f"{label}: FAILED at seq {verdict.bad_seq}: {verdict.reason}")
+        elapsed = time.perf_counter() - started
+        chains_word = "chain" if len(chains) == 1 else "chains"
+        print(
+            f"{len(chains)} {chains_word}, {total} events verified in {elapsed:.2f}s;"
+            f" {failed} failed"
+        )
+        return 1 if failed else 0
+    finally:
+        db.dispose()
 
 
 if __name__ == "__main__":

@@ -388,23 +388,75 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, tuple
 
 # -- verifying the chains in the database ------------------------------------------------
 
-_CHAIN_ROWS = text(
-    "SELECT seq, occurred_at, actor_type, actor_id, action, object_type, object_id,"
-    " body, prev_hash, hash FROM audit_event WHERE tenant_id = :chain ORDER BY seq"
+# Times formatted by PostgreSQL exactly as the body has them (saves a strftime per event).
+_CHAIN_ROWS = (
+    "SELECT seq, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+    " actor_type, actor_id, action, object_type, object_id, body, prev_hash, hash"
+    " FROM audit_event WHERE tenant_id = %s ORDER BY seq"
 )
 
 
-def verify_chain(db, chain_id: uuid.UUID, batch: int = 20_000):
-    """Walk one chain in ``seq`` order (streamed) and check it and its head."""
+def _prefetched(cursor, batch: int):
+    """Rows fetched by a thread while the caller checks the previous batch.
+
+    The database sends and the driver parses the next batch while hashing and JSON
+    checks run on this one: on two cores that is nearly twice the speed.
+    """
+    import queue
+    import threading
+
+    batches: queue.Queue = queue.Queue(maxsize=3)
+    stop = threading.Event()
+
+    def fetch():
+        try:
+            while not stop.is_set():
+                rows = cursor.fetchmany(batch)
+                batches.put(rows)
+                if not rows:
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            batches.put(exc)
+
+    thread = threading.Thread(target=fetch, name="ledger-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            rows = batches.get()
+            if isinstance(rows, BaseException):
+                raise rows
+            if not rows:
+                return
+            yield from rows
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a fetcher waiting on a full queue
+            try:
+                batches.get_nowait()
+            except queue.Empty:
+                thread.join(timeout=0.05)
+
+
+def verify_chain(db, chain_id: uuid.UUID, batch: int = 5_000):
+    """Walk one chain in ``seq`` order and check it and its head, from one snapshot.
+
+    The events are streamed through a server-side cursor of the driver (tuples, no ORM),
+    so a million events need neither the memory nor the time of mapped rows.
+    """
     from urakata.platform.ledger import verify_events, verify_head
 
     with db.tenant_session(chain_id) as session:
-        conn = session.connection().execution_options(stream_results=True, yield_per=batch)
-        rows = conn.execute(_CHAIN_ROWS, {"chain": chain_id}).mappings()
-        verdict = verify_events(chain_id, rows)
-        head = session.execute(
+        conn = session.connection()
+        if not conn.in_nested_transaction():
+            # Events and head from one snapshot: an append meanwhile is no cut tail.
+            conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        head = conn.execute(
             text("SELECT seq, hash FROM chain_head WHERE tenant_id = :chain"), {"chain": chain_id}
         ).one_or_none()
+        driver = conn.connection.driver_connection
+        with driver.cursor(name=f"ledger_{uuid.uuid4().hex[:12]}") as cursor:
+            cursor.execute(_CHAIN_ROWS, (chain_id,))
+            verdict = verify_events(chain_id, _prefetched(cursor, batch))
     if head is None:
         return verify_head(verdict, 0, ZERO_HASH)
     return verify_head(verdict, head.seq, bytes(head.hash))
