@@ -106,7 +106,7 @@ def test_one_shop_is_verified_alone(test_database, shop):
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == f"{shop.slug}: ok, {EVENTS} events (head seq {EVENTS})"
-    assert lines[-1].startswith(f"1 chains, {EVENTS} events verified in ")
+    assert lines[-1].startswith(f"1 chain, {EVENTS} events verified in ")
 
 
 def test_a_tampered_event_fails_with_its_seq(test_database, admin_engine, shop):
