@@ -19,6 +19,9 @@ MAINTENANCE_INTERVAL = 30  # seconds
 class UrakataWorker(SimpleWorker):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("maintenance_interval", MAINTENANCE_INTERVAL)
+        # RQ runs maintenance (registry cleanup, scheduler restart) only between dequeues,
+        # and an idle worker blocks for worker_ttl - 15 s (405 s by default).
+        kwargs.setdefault("worker_ttl", MAINTENANCE_INTERVAL + 15)
         super().__init__(*args, **kwargs)
 
 
