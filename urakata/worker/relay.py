@@ -30,6 +30,19 @@ log = logging.getLogger(__name__)
 RECONCILE_AFTER = timedelta(minutes=2)
 
 
+def _enqueue_row(ctx: Context, spec, row: OutboxMessage) -> None:
+    """The job of an outbox row: its id is the RQ job id and the idempotency key."""
+    enqueue_spec(
+        ctx.redis,
+        spec,
+        job_id=str(row.id),
+        shop_id=row.shop_id,
+        key=f"outbox:{row.id}",
+        outbox_id=row.id,
+        args=row.args,
+    )
+
+
 def relay_once(ctx: Context, batch: int = 200) -> int:
     """Enqueue up to ``batch`` unsent rows; returns how many were marked sent."""
     load_jobs()
@@ -49,15 +62,7 @@ def relay_once(ctx: Context, batch: int = 200) -> int:
                 row.last_error = f"no job named {row.job!r} is registered"
                 continue
             try:
-                enqueue_spec(
-                    ctx.redis,
-                    spec,
-                    job_id=str(row.id),
-                    shop_id=row.shop_id,
-                    key=f"outbox:{row.id}",
-                    outbox_id=row.id,
-                    args=row.args,
-                )
+                _enqueue_row(ctx, spec, row)
             except DuplicateJobError:
                 pass  # enqueued before a crash, not yet marked: it is there
             except RedisError as exc:
@@ -96,15 +101,7 @@ def reconcile(ctx: Context, older_than: timedelta = RECONCILE_AFTER) -> int:
             if spec is None:
                 continue
             try:
-                enqueue_spec(
-                    ctx.redis,
-                    spec,
-                    job_id=str(row.id),
-                    shop_id=row.shop_id,
-                    key=f"outbox:{row.id}",
-                    outbox_id=row.id,
-                    args=row.args,
-                )
+                _enqueue_row(ctx, spec, row)
             except DuplicateJobError:
                 continue
             row.sent_at = utcnow()
