@@ -15,7 +15,7 @@ def test_healthz_answers_without_dependencies(client):
 def test_readyz_checks_database_and_redis(client):
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.get_json()["checks"] == {"database": "ok", "redis": "ok"}
+    assert response.get_json()["checks"] == {"database": "ok", "redis": "ok", "outbox": "ok"}
 
 
 def test_readyz_says_which_dependency_is_down(test_database, db):

@@ -25,6 +25,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "shop.apikeys.manage": frozenset({Role.shop_admin}),
     "shop.operators.assign": frozenset({Role.agency_admin}),
     "audit.read": frozenset({Role.auditor}),
+    "shop.tasks.run": frozenset({Role.shop_admin, Role.agency_admin, Role.auditor}),
 }
 AGENCY_WIDE_ROLES = frozenset({Role.agency_admin, Role.auditor})
 

@@ -28,6 +28,14 @@ ACTION_LABELS = {
     "auth.totp.disabled": _l("Two-factor authentication turned off"),
     "personal_data.viewed": _l("Personal data viewed"),
     "personal_data.exported": _l("Personal data exported"),
+    "task.started": _l("Task started"),
+    "audit.verified": _l("Audit chain verified"),
+    "job.requeued": _l("Job requeued"),
+    "mail.sent": _l("Mail sent"),
+    "mail.failed": _l("Mail failed"),
+    "product.created": _l("Product created"),
+    "product.updated": _l("Product changed"),
+    "product.imported": _l("Product imported"),
 }
 
 

@@ -1,3 +1,5 @@
-"""The queues, named in one place. Workers listen in this order (first = most urgent)."""
+"""The queues the workers listen on (the list itself lives in urakata.platform.queues)."""
 
-QUEUES = ("default", "mail", "fulfilment", "billing", "pdf", "maintenance")
+from urakata.platform.queues import QUEUES
+
+__all__ = ["QUEUES"]
