@@ -1,7 +1,7 @@
-"""Run every benchmark: ``python -m bench`` (``make bench``)."""
+"""Run every benchmark: ``python -m bench`` (``make bench``), or one: ``python -m bench.audit``."""
 
-from bench import tenant_session
+from bench import audit, catalog_import, spine, tenant_session
 
 if __name__ == "__main__":
-    tenant_session.main()
-    __import__("bench.audit", fromlist=["main"]).main()
+    for benchmark in (tenant_session, audit, spine, catalog_import):
+        benchmark.main()

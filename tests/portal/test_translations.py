@@ -38,7 +38,14 @@ def _source_messages() -> dict[str, str]:
 def test_every_ui_string_has_a_japanese_translation():
     with PO.open("rb") as fh:
         catalog = read_po(fh, locale="ja")
-    translated = {m.id: m.string for m in catalog if m.id}
+    translated = {}
+    for m in catalog:
+        if not m.id:
+            continue
+        ids = m.id if isinstance(m.id, tuple) else (m.id,)
+        strings = m.string if isinstance(m.string, tuple) else (m.string,)
+        for msgid in ids:  # a plural's singular and plural forms share the translation
+            translated[msgid] = strings[0]
     missing = [
         f"{where}: {msgid!r}"
         for msgid, where in sorted(_source_messages().items(), key=lambda kv: kv[1])
@@ -50,13 +57,14 @@ def test_every_ui_string_has_a_japanese_translation():
 def test_placeholders_survive_translation():
     with PO.open("rb") as fh:
         catalog = read_po(fh, locale="ja")
-    wrong = [
-        m.id
-        for m in catalog
-        if m.id
-        and m.string
-        and set(PLACEHOLDER.findall(m.id)) != set(PLACEHOLDER.findall(m.string))
-    ]
+    wrong = []
+    for m in catalog:
+        if not m.id or not m.string:
+            continue
+        msgid = m.id[0] if isinstance(m.id, tuple) else m.id
+        string = m.string[0] if isinstance(m.string, tuple) else m.string
+        if set(PLACEHOLDER.findall(msgid)) != set(PLACEHOLDER.findall(string)):
+            wrong.append(msgid)
     assert wrong == []
 
 

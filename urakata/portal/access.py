@@ -26,6 +26,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "shop.operators.assign": frozenset({Role.agency_admin}),
     "audit.read": frozenset({Role.auditor}),
     "shop.tasks.run": frozenset({Role.shop_admin, Role.agency_admin, Role.auditor}),
+    "catalog.view": frozenset(Role),
+    "catalog.edit": frozenset({Role.shop_admin, Role.agency_admin, Role.operator}),
 }
 AGENCY_WIDE_ROLES = frozenset({Role.agency_admin, Role.auditor})
 

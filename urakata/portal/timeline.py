@@ -36,6 +36,7 @@ ACTION_LABELS = {
     "product.created": _l("Product created"),
     "product.updated": _l("Product changed"),
     "product.imported": _l("Product imported"),
+    "catalog.imported": _l("Products imported from CSV"),
 }
 
 

@@ -6,8 +6,10 @@ import functools
 import importlib
 
 JOB_MODULES = (
+    "urakata.worker.catalog_jobs",
     "urakata.worker.mail_jobs",
     "urakata.worker.maintenance",
+    "urakata.worker.task_jobs",
 )
 
 

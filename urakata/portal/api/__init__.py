@@ -13,14 +13,15 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from urakata.portal.api import docs, shop
+from urakata.portal.api import docs, products, shop
 from urakata.portal.api.auth import SECURITY_SCHEME
 
 # Resource blueprints, registered in this order (it is also the order of the docs page).
-RESOURCES = (shop.bp,)
+RESOURCES = (shop.bp, products.bp)
 
 API_DESCRIPTION = (
-    "The Urakata API lets a client shop's own systems read its data. Every request carries "
+    "The Urakata API lets a client shop's own systems read and change its data (the shop, "
+    "its products). Every request carries "
     "one of the shop's API keys; the key decides the shop, so no endpoint takes a shop id. "
     "Shop admins create and revoke keys in the portal under API keys. Errors are JSON: "
     "code, status, a message, and (for 422) errors naming each field at fault."
@@ -52,6 +53,7 @@ def init_api(app: Flask) -> Api:
     )
     api = Api(app)
     api.spec.components.security_scheme(SECURITY_SCHEME, SECURITY_SCHEME_SPEC)
+    products.register_field_types(api)  # before the resources: their schemas use them
     for bp in RESOURCES:
         api.register_blueprint(bp)
     app.register_blueprint(docs.bp)

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validates_schema
 
-from urakata.platform.codes import gtin_problem, normalise_code
+from urakata.platform.codes import gtin_check_digit, normalise_code
 from urakata.platform.fields import N_, BaseField, SingleLine, WholeNumber, normalise_text
 from urakata.tenants.catalog.models import STATUSES, TAX_RATES, TEMPERATURE_ZONES
 
@@ -54,9 +54,25 @@ class Gtin(BaseField):
         code = normalise_code(self._text(value))
         if not code:
             return None
-        problem = gtin_problem(code, self.lengths)
-        if problem:
-            raise ValidationError(N_("Not a valid code: %(problem)s.", problem=problem))
+        if not code.isdigit():
+            raise ValidationError(N_("A code has digits only."))
+        if len(code) not in self.lengths:
+            raise ValidationError(
+                N_(
+                    "Use %(lengths)s digits (this has %(count)d).",
+                    lengths=" / ".join(str(n) for n in self.lengths),
+                    count=len(code),
+                )
+            )
+        expected = gtin_check_digit(code[:-1])
+        if expected != int(code[-1]):
+            raise ValidationError(
+                N_(
+                    "The check digit should be %(expected)d, not %(found)s.",
+                    expected=expected,
+                    found=code[-1],
+                )
+            )
         return code
 
 
@@ -181,7 +197,8 @@ class ProductPatch(_ProductFields):
     version = fields.Integer(required=True, strict=True)
 
     def __init__(self, **kwargs):
-        super().__init__(partial=True, **kwargs)
+        # Every field may be left out except the version the change was made on.
+        super().__init__(partial=tuple(n for n in _ProductFields._declared_fields), **kwargs)
 
 
 def load_product(data: dict, *, zone: str = "Asia/Tokyo", patch: bool = False) -> dict:
