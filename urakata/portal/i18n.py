@@ -31,3 +31,13 @@ def configure_i18n(app: Flask) -> None:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(compile_catalogs())
     app.config["BABEL_DEFAULT_LOCALE"] = DEFAULT_LOCALE
     babel.init_app(app, locale_selector=select_locale, default_timezone="Asia/Tokyo")
+
+
+def translate_message(message) -> str:
+    """A service's message (platform.fields.Message keeps msgid and parameters) translated."""
+    from flask_babel import gettext
+
+    msgid = getattr(message, "msgid", None)
+    if msgid is not None:
+        return gettext(msgid, **message.params)
+    return gettext(str(message))

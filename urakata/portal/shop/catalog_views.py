@@ -33,11 +33,11 @@ from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAre
 from wtforms.fields.choices import SelectChoice
 
 from urakata.platform import tasks
-from urakata.platform.fields import Message
 from urakata.platform.tasks import ShopTask, TaskStatus
 from urakata.platform.tenancy import NotFound
 from urakata.portal.access import has_permission, require_permission
 from urakata.portal.actor import current_actor
+from urakata.portal.i18n import translate_message
 from urakata.portal.requestdb import db_session, get_db
 from urakata.portal.shop.blueprint import bp, menu_entry
 from urakata.portal.shop.task_views import status_text, task_state
@@ -311,19 +311,12 @@ def _attach_errors(form: FlaskForm, errors: dict[str, list]) -> list[str]:
     """Put each message next to its field; return those that belong to no field."""
     unplaced = []
     for name, messages in errors.items():
-        texts = [translate(m) for m in messages]
+        texts = [translate_message(m) for m in messages]
         if name in form and name != "version":
             form[name].errors = [*form[name].errors, *texts]
         else:
             unplaced.extend(f"{name}: {t}" for t in texts)
     return unplaced
-
-
-def translate(message) -> str:
-    """A catalog message in the user's language (its msgid and parameters are kept)."""
-    if isinstance(message, Message):
-        return _(message.msgid, **message.params)
-    return _(str(message))
 
 
 def _form_data(current: Product) -> dict:
@@ -428,7 +421,7 @@ def check_product_import():
         decoded, encoding = csvio.decode(data)
         parsed = csvio.parse_text(decoded, encoding)
     except csvio.CsvUnreadable as exc:
-        form.file.errors.append(translate(exc.message))
+        form.file.errors.append(translate_message(exc.message))
         return _import_page(form), 422
     session = db_session()
     update_existing = bool(form.update_existing.data)
@@ -467,7 +460,10 @@ def _import_page(form: ImportForm, *, check: csvio.ImportCheck | None = None, fi
         form=form,
         check=check,
         filename=filename,
-        errors=[(e, translate(e.message)) for e in (check.errors[:ERRORS_SHOWN] if check else [])],
+        errors=[
+            (e, translate_message(e.message))
+            for e in (check.errors[:ERRORS_SHOWN] if check else [])
+        ],
         errors_shown=ERRORS_SHOWN,
         columns=csvio.COLUMNS,
         required=csvio.REQUIRED,
@@ -536,7 +532,7 @@ def product_import_task(task_id: uuid.UUID):
         state=_import_state(task),
         result=result if "upload" not in result else {},
         filename=(result.get("upload") or result).get("filename", ""),
-        errors=[(e, translate(e.message)) for e in errors],
+        errors=[(e, translate_message(e.message)) for e in errors],
         local=_local,
     )
 

@@ -16,9 +16,9 @@ from flask_wtf.file import FileField
 from wtforms import HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
-from urakata.platform.fields import Message
 from urakata.portal.access import has_permission, require_permission
 from urakata.portal.actor import current_actor
+from urakata.portal.i18n import translate_message
 from urakata.portal.requestdb import db_session
 from urakata.portal.shop.blueprint import bp, menu_entry
 from urakata.tenants.shop.models import SPLIT_POLICIES, ShopSettings
@@ -302,18 +302,12 @@ def _attach_errors(form: FlaskForm, errors: dict[str, list[str]]) -> list[str]:
     """Put each message next to its field; return those that belong to no field."""
     unplaced = []
     for name, messages in errors.items():
-        texts = [_translate(m) for m in messages]
+        texts = [translate_message(m) for m in messages]
         if name in form and name != "version":
             form[name].errors = [*form[name].errors, *texts]
         else:
             unplaced.extend(texts)
     return unplaced
-
-
-def _translate(message: str) -> str:
-    if isinstance(message, Message):
-        return _(message.msgid, **message.params)
-    return _(message)
 
 
 def _value(current: ShopSettings, name: str):
