@@ -454,7 +454,8 @@ def verify_chain(db, chain_id: uuid.UUID, batch: int = 5_000):
             text("SELECT seq, hash FROM chain_head WHERE tenant_id = :chain"), {"chain": chain_id}
         ).one_or_none()
         driver = conn.connection.driver_connection
-        with driver.cursor(name=f"ledger_{uuid.uuid4().hex[:12]}") as cursor:
+        # Binary results: bytea arrives as bytes without hex decoding.
+        with driver.cursor(name=f"ledger_{uuid.uuid4().hex[:12]}", binary=True) as cursor:
             cursor.execute(_CHAIN_ROWS, (chain_id,))
             verdict = verify_events(chain_id, _prefetched(cursor, batch))
     if head is None:
