@@ -226,3 +226,23 @@ def test_personal_data_is_pseudonymised_with_a_key(db):
     assert a == audit.pseudonymize(b"key-1", "taro@example.com")
     assert a != audit.pseudonymize(b"key-2", "taro@example.com")
     assert "taro" not in a["hmac"]
+
+
+def test_canonical_json_is_sorted_compact_utf8_and_refuses_floats():
+    import json
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    moment = datetime(2026, 11, 27, 1, 2, 3, 4, tzinfo=UTC)
+    value = {
+        "b": [date(2026, 1, 2), {2, 1}, Decimal("1.50"), uuid.UUID(int=1)],
+        "a": {"山": '田\n"', 5: moment},
+    }
+    expected = json.dumps(
+        audit._plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode()
+    assert audit.canonical_json(value) == expected
+    assert expected.startswith(b'{"a":{"5":"2026-11-27T01:02:03.000004Z","\xe5\xb1\xb1"')
+    for bad in ({"x": 1.5}, {"x": [float("nan")]}, {"x": {"y": 1e3}}):
+        with pytest.raises(TypeError):
+            audit.canonical_json(bad)
