@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from urakata.platform import audit
 from urakata.platform.audit import AGENCY_CHAIN_ID, Actor, AuditEvent, PendingEvent
 from urakata.platform.db import Database, TenantRebind
-from urakata.platform.ledger import verify_events
+from urakata.platform.ledger import COLUMNS, verify_events
 
 ALICE = Actor(
     type="user", id=str(uuid.uuid4()), label="検証 太郎", request_id="r-1", ip="192.0.2.1"
@@ -51,21 +51,7 @@ def test_events_chain_and_verify(db, world):
 
 
 def _row(e: AuditEvent) -> dict:
-    return {
-        c: getattr(e, c)
-        for c in (
-            "seq",
-            "occurred_at",
-            "actor_type",
-            "actor_id",
-            "action",
-            "object_type",
-            "object_id",
-            "body",
-            "prev_hash",
-            "hash",
-        )
-    }
+    return {c: getattr(e, c) for c in COLUMNS}
 
 
 def test_each_shop_has_its_own_chain_and_cannot_read_the_others(db, world):

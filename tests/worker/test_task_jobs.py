@@ -220,7 +220,7 @@ def test_a_failed_attempt_with_retries_left_puts_the_task_back_in_the_queue(db, 
     with db.tenant_session(world.shop_a.id) as s:
         tasks.report_progress(s, task.id, done=500, total=900)
     with db.tenant_session(world.shop_a.id) as s:
-        task_jobs._task_failed(s, spine.ctx, TimeoutError(), False, task_id=str(task.id))
+        task_jobs.task_failed(s, spine.ctx, TimeoutError(), False, task_id=str(task.id))
     again = _task(db, world.shop_a, task.id)
     assert (again.status, again.progress_done, again.message) == ("queued", 0, "TimeoutError")
 

@@ -34,8 +34,9 @@ RESET_TOKEN_TTL = timedelta(hours=1)
 WELCOME_LINK_TTL = timedelta(days=7)  # the first password, set from the welcome mail
 MIN_PASSWORD_LENGTH = 12
 TOTP_ISSUER = "Urakata"
-# A dummy hash so unknown e-mails cost as much time as wrong passwords.
-_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+# Checked against when the e-mail is unknown, so an unknown address costs as much time as
+# a wrong password and the response time does not tell which accounts exist.
+_UNKNOWN_USER_HASH = hash_password(secrets.token_urlsafe(16))
 
 
 class PasswordRejected(ValueError):
@@ -69,7 +70,7 @@ def authenticate(
     now = now or utcnow()
     user = get_user_by_email(session, email)
     if user is None:
-        verify_password(_DUMMY_HASH, password)
+        verify_password(_UNKNOWN_USER_HASH, password)
         audit.record(
             session,
             actor,

@@ -20,7 +20,7 @@ from urakata.platform.tasks import ShopTask
 from urakata.platform.tenancy import Tenant
 from urakata.tenants.catalog import csvio
 from urakata.worker.runtime import Context, tenant_job
-from urakata.worker.task_jobs import Progress
+from urakata.worker.task_jobs import Progress, task_failed
 
 PHASE_CHECKING = "checking"
 PHASE_IMPORTING = "importing"
@@ -36,13 +36,10 @@ def _set_result(session: UrakataSession, task_id, result: dict) -> None:
 def _import_failed(
     session: UrakataSession, ctx: Context, exc: Exception, final: bool, *, task_id: str
 ) -> None:
-    """Queued again while retries are left; after the last one, failed and the upload gone."""
-    reason = type(exc).__name__
+    """As every task (queued again, then failed); after the last attempt the upload goes."""
+    task_failed(session, ctx, exc, final, task_id=task_id)
     if final:
-        tasks.fail_task(session, task_id, message=reason)
-        _set_result(session, task_id, {"error": reason})
-    else:
-        tasks.retry_task(session, task_id, message=reason)
+        _set_result(session, task_id, {"error": type(exc).__name__})
 
 
 class _Halves:

@@ -116,7 +116,7 @@ def verify_chain_with_progress(
     return verdict
 
 
-def _task_failed(
+def task_failed(
     session: UrakataSession, ctx: Context, exc: Exception, final: bool, *, task_id: str
 ) -> None:
     """A failed attempt shows on the task: queued again while retries are left, then failed."""
@@ -132,7 +132,7 @@ def _task_failed(
     queue=tasks.VERIFY_CHAIN_QUEUE,
     retry_intervals=(30, 300),
     timeout=3600,
-    on_failure=_task_failed,
+    on_failure=task_failed,
 )
 def verify_chain(session: UrakataSession, ctx: Context, *, task_id: str) -> dict:
     """Verify the shop's own audit chain; the verdict is the task's result and a ledger event."""
