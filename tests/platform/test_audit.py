@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select, text
@@ -87,6 +88,31 @@ def test_record_many_continues_the_chain(db, world):
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert [e.action for e in events[-7:]] == ["one"] + ["bulk"] * 5 + ["after"]
     assert verify_events(world.shop_a.id, [_row(e) for e in events]).ok
+
+
+def test_a_batch_body_is_the_body_one_event_would_have(db, world):
+    when = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+    event = PendingEvent(
+        "product.imported",
+        "product",
+        7,
+        {"price_yen": (800, 900), "sale_starts_at": (None, when), "barcodes": ([], ["X1"])},
+        {"row": 3, "task": "t-1"},
+    )
+    occurred = datetime(2026, 11, 27, 3, 4, 5, 678901, tzinfo=UTC)
+    single = audit._body(
+        world.shop_a.id, occurred, ALICE, event.action, "product", 7, event.changes, event.data
+    )
+    assert audit._bodies(world.shop_a.id, occurred, ALICE, [event]) == [single]
+
+
+def test_a_batch_with_a_float_writes_nothing(db, world):
+    with db.tenant_session(world.shop_a.id) as s:
+        audit.record(s, ALICE, "before", object_type="x")
+    events = [PendingEvent("bulk", "row", 1), PendingEvent("bulk", "row", 2, data={"w": 0.5})]
+    with pytest.raises(TypeError), db.tenant_session(world.shop_a.id) as s:
+        audit.record_many(s, ALICE, events)
+    assert [e.action for e in _events(db, world.shop_a.id)][-1] == "before"
 
 
 def test_a_rolled_back_transaction_leaves_no_gap(db, world):

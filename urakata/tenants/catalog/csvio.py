@@ -780,7 +780,7 @@ _COLUMNS = ", ".join((*FIELDS, "size_class"))
 _MERGE = text(
     f"""
     INSERT INTO product AS p (tenant_id, {_COLUMNS}, version, created_at, updated_at)
-    SELECT :tenant, {_COLUMNS}, 1, :now, :now FROM catalog_import_row ORDER BY row_no
+    SELECT :tenant, {_COLUMNS}, 1, :now, :now FROM catalog_import_row
     ON CONFLICT (tenant_id, sku) DO UPDATE SET {_SET},
         version = p.version + 1, updated_at = EXCLUDED.updated_at
     RETURNING p.sku, p.id, p.version, (p.xmax = 0) AS inserted
