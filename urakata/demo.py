@@ -5,26 +5,34 @@ Tooling, not one of the four parts: ``urakata demo`` (``make demo``) runs it.
 
 from __future__ import annotations
 
+import copy
 import os
+import random
 import secrets
 import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from urakata.platform import jpaddress
 from urakata.platform.apikeys import create_api_key
-from urakata.platform.audit import Actor
+from urakata.platform.audit import Actor, user_actor
 from urakata.platform.codes import gtin_check_digit, itf14_for
 from urakata.platform.config import Settings
-from urakata.platform.db import Database
+from urakata.platform.db import Database, utcnow
 from urakata.platform.identity import Role, create_user, get_user_by_email, invite_user
 from urakata.platform.passwords import hash_password
 from urakata.platform.tenancy import Tenant
+from urakata.tenants.catalog.models import Product
 from urakata.tenants.catalog.services import create_product, update_product
+from urakata.tenants.orders import services as orders
+from urakata.tenants.orders.models import DELIVERY_SLOTS
 from urakata.tenants.shop.services import onboard_shop, update_settings
 from urakata.worker.queues import QUEUES
 
@@ -229,6 +237,346 @@ def seed_catalog(db: Database, tenants: dict[str, Tenant]) -> None:
                     )
 
 
+# -- order history ---------------------------------------------------------------------------
+
+HISTORY_DAYS = 56  # eight weeks before today, and today until now
+# Mean orders a day (before weekday, trend and sale factors): about 1,000 orders in all.
+# Intake takes 15-30 ms an order, so more would keep the first demo start waiting.
+ORDERS_PER_DAY = {"hanabi-tea": 5, "kumo-apparel": 6, "sora-cosme": 5}
+# Monday … Sunday: tea and cosmetics sell a little more at weekends, apparel much more.
+WEEKDAY_FACTORS = {
+    "hanabi-tea": (0.9, 0.85, 0.9, 0.95, 1.0, 1.2, 1.2),
+    "kumo-apparel": (0.8, 0.75, 0.8, 0.9, 1.1, 1.4, 1.35),
+    "sora-cosme": (0.95, 0.9, 0.9, 1.0, 1.05, 1.15, 1.1),
+}
+SALE_DAYS = range(21, 25)  # days ago: a four-day 楽天スーパーSALE-like campaign
+SALE_FACTOR = 1.8
+HOUR_WEIGHTS = (3, 2, 1, 1, 1, 1, 1, 2, 3, 4, 4, 5, 7, 6, 5, 5, 5, 5, 6, 7, 9, 11, 10, 6)
+CHANNEL_MIX = {
+    "hanabi-tea": (("rakuten", 45), ("shopify", 35), ("amazon", 10), ("manual", 10)),
+    "kumo-apparel": (("shopify", 55), ("rakuten", 25), ("amazon", 20)),
+    "sora-cosme": (("rakuten", 40), ("shopify", 40), ("amazon", 20)),
+}
+RAKUTEN_SHOP_NO = {"hanabi-tea": "271828", "kumo-apparel": "314159", "sora-cosme": "161803"}
+PAYMENT_MIX = (("card", 60), ("cod", 15), ("bank_transfer", 10), ("konbini", 10), ("atobarai", 5))
+LINE_COUNT_MIX = ((1, 55), (2, 27), (3, 12), (4, 6))
+FREE_SHIPPING_FROM_YEN = {"hanabi-tea": 5400, "kumo-apparel": 11000, "sora-cosme": 5500}
+SHIPPING_FEE_YEN, COD_FEE_YEN = 550, 330
+CANCEL_RATE = 0.025
+CANCEL_REASONS = (
+    "お客様都合によるキャンセル",
+    "注文内容を変更して再注文",
+    "住所不明で連絡がつかない",
+)
+HOLD_TYPO_RATE = 0.015  # past orders with a mistyped postal code, fixed by an operator
+# Japan Post's own (postal code, prefecture JIS code, city, town), big cities more often.
+POSTAL_AREAS = (
+    ("100-0001", "13", "千代田区", "千代田"), ("150-0001", "13", "渋谷区", "神宮前"),
+    ("160-0022", "13", "新宿区", "新宿"), ("113-0033", "13", "文京区", "本郷"),
+    ("154-0004", "13", "世田谷区", "太子堂"), ("135-0091", "13", "港区", "台場"),
+    ("170-0013", "13", "豊島区", "東池袋"), ("181-0013", "13", "三鷹市", "下連雀"),
+    ("180-0004", "13", "武蔵野市", "吉祥寺本町"), ("192-0083", "13", "八王子市", "旭町"),
+    ("220-0012", "14", "横浜市西区", "みなとみらい"), ("231-0023", "14", "横浜市中区", "山下町"),
+    ("212-0013", "14", "川崎市幸区", "堀川町"), ("251-0025", "14", "藤沢市", "鵠沼石上"),
+    ("248-0005", "14", "鎌倉市", "雪ノ下"), ("330-0063", "11", "さいたま市浦和区", "高砂"),
+    ("260-0028", "12", "千葉市中央区", "新町"), ("272-0021", "12", "市川市", "八幡"),
+    ("530-0001", "27", "大阪市北区", "梅田"), ("542-0081", "27", "大阪市中央区", "南船場"),
+    ("560-0021", "27", "豊中市", "本町"), ("662-0918", "28", "西宮市", "六湛寺町"),
+    ("650-0021", "28", "神戸市中央区", "三宮町"), ("604-0862", "26", "京都市中京区", "少将井町"),
+    ("606-0801", "26", "京都市左京区", "下鴨宮河町"), ("630-8501", "29", "奈良市", "登大路町"),
+    ("520-0043", "25", "大津市", "中央"), ("450-0002", "23", "名古屋市中村区", "名駅"),
+    ("460-0008", "23", "名古屋市中区", "栄"), ("464-0807", "23", "名古屋市千種区", "東山通"),
+    ("420-0858", "22", "静岡市葵区", "伝馬町"), ("430-0933", "22", "浜松市中央区", "鍛冶町"),
+    ("500-8833", "21", "岐阜市", "神田町"), ("514-0004", "24", "津市", "栄町"),
+    ("060-0001", "01", "札幌市中央区", "北一条西"), ("064-0941", "01", "札幌市中央区", "旭ケ丘"),
+    ("030-0861", "02", "青森市", "長島"), ("020-0045", "03", "盛岡市", "盛岡駅西通"),
+    ("980-0021", "04", "仙台市青葉区", "中央"), ("990-0039", "06", "山形市", "香澄町"),
+    ("963-0201", "07", "郡山市", "大槻町"), ("310-0021", "08", "水戸市", "南町"),
+    ("320-0026", "09", "宇都宮市", "馬場通り"), ("370-0006", "10", "高崎市", "問屋町"),
+    ("930-0083", "16", "富山市", "総曲輪"), ("920-0961", "17", "金沢市", "香林坊"),
+    ("910-0006", "18", "福井市", "中央"), ("400-0031", "19", "甲府市", "丸の内"),
+    ("380-0836", "20", "長野市", "南県町"), ("640-0342", "30", "和歌山市", "松原"),
+    ("680-0835", "31", "鳥取市", "東品治町"), ("690-0852", "32", "松江市", "千鳥町"),
+    ("700-0813", "33", "岡山市北区", "石関町"), ("730-0011", "34", "広島市中区", "基町"),
+    ("722-0002", "34", "尾道市", "古浜町"), ("753-0073", "35", "山口市", "春日町"),
+    ("770-0856", "36", "徳島市", "中洲町"), ("760-0019", "37", "高松市", "サンポート"),
+    ("790-0001", "38", "松山市", "一番町"), ("780-0870", "39", "高知市", "本町"),
+    ("810-0001", "40", "福岡市中央区", "天神"), ("812-0011", "40", "福岡市博多区", "博多駅前"),
+    ("804-0001", "40", "北九州市戸畑区", "飛幡町"), ("840-0816", "41", "佐賀市", "駅南本町"),
+    ("850-8501", "42", "長崎市", "新地町"), ("860-0806", "43", "熊本市中央区", "花畑町"),
+    ("870-0021", "44", "大分市", "府内町"), ("880-0805", "45", "宮崎市", "橘通東"),
+    ("892-0816", "46", "鹿児島市", "山下町"), ("900-0006", "47", "那覇市", "おもろまち"),
+)  # fmt: skip
+AREA_WEIGHTS = [
+    3 if code in ("13", "14", "27", "11", "12") else 1 for _, code, _, _ in POSTAL_AREAS
+]
+AREA_CODES = {"13": "03", "27": "06"}  # fixed lines of Tokyo's and Osaka's 23 wards / city
+SURNAMES = (
+    ("佐藤", "サトウ", "sato"), ("鈴木", "スズキ", "suzuki"), ("高橋", "タカハシ", "takahashi"),
+    ("田中", "タナカ", "tanaka"), ("伊藤", "イトウ", "ito"), ("渡辺", "ワタナベ", "watanabe"),
+    ("山本", "ヤマモト", "yamamoto"), ("中村", "ナカムラ", "nakamura"),
+    ("小林", "コバヤシ", "kobayashi"), ("加藤", "カトウ", "kato"), ("吉田", "ヨシダ", "yoshida"),
+    ("山田", "ヤマダ", "yamada"), ("佐々木", "ササキ", "sasaki"), ("山口", "ヤマグチ", "yamaguchi"),
+    ("松本", "マツモト", "matsumoto"), ("井上", "イノウエ", "inoue"), ("木村", "キムラ", "kimura"),
+    ("林", "ハヤシ", "hayashi"), ("斎藤", "サイトウ", "saito"), ("清水", "シミズ", "shimizu"),
+    ("山崎", "ヤマザキ", "yamazaki"), ("森", "モリ", "mori"), ("池田", "イケダ", "ikeda"),
+    ("橋本", "ハシモト", "hashimoto"), ("阿部", "アベ", "abe"), ("石川", "イシカワ", "ishikawa"),
+    ("前田", "マエダ", "maeda"), ("藤田", "フジタ", "fujita"), ("岡田", "オカダ", "okada"),
+    ("後藤", "ゴトウ", "goto"), ("長谷川", "ハセガワ", "hasegawa"),
+    ("村上", "ムラカミ", "murakami"),
+)  # fmt: skip
+GIVEN_NAMES = (
+    ("花子", "ハナコ", "hanako"), ("美咲", "ミサキ", "misaki"), ("陽菜", "ヒナ", "hina"),
+    ("結衣", "ユイ", "yui"), ("さくら", "サクラ", "sakura"), ("葵", "アオイ", "aoi"),
+    ("恵子", "ケイコ", "keiko"), ("由美", "ユミ", "yumi"), ("真由美", "マユミ", "mayumi"),
+    ("優子", "ユウコ", "yuko"), ("彩", "アヤ", "aya"), ("千尋", "チヒロ", "chihiro"),
+    ("太郎", "タロウ", "taro"), ("健太", "ケンタ", "kenta"), ("翔太", "ショウタ", "shota"),
+    ("大輔", "ダイスケ", "daisuke"), ("拓也", "タクヤ", "takuya"), ("蓮", "レン", "ren"),
+    ("誠", "マコト", "makoto"), ("浩二", "コウジ", "koji"), ("直樹", "ナオキ", "naoki"),
+    ("悠真", "ユウマ", "yuma"), ("隆", "タカシ", "takashi"), ("和也", "カズヤ", "kazuya"),
+)  # fmt: skip
+BUILDINGS = ("メゾン桜", "グランドハイツ", "コーポ緑", "サンライズマンション", "パークハウス")
+MAIL_DOMAINS = ("example.jp", "example.com", "example.ne.jp")
+NOSHI = ("御礼", "内祝", "御祝", "御中元")
+NOTES = ("置き配希望(玄関前)", "不在時は宅配ボックスへ", "領収書を同封してください")
+UNPAID_CANCEL_AFTER = timedelta(days=7)  # bank transfer / konbini not paid: cancelled
+PAYMENT_ARRIVES_AFTER = timedelta(days=2)
+
+
+def _pick(rng: random.Random, mix) -> str:
+    values, weights = zip(*mix, strict=True)
+    return rng.choices(values, weights)[0]
+
+
+def _person(rng: random.Random) -> dict:
+    """Someone somewhere in Japan: customer and ship-to fields, phone and e-mail."""
+    surname, given = rng.choice(SURNAMES), rng.choice(GIVEN_NAMES)
+    postal_code, prefecture, city, town = rng.choices(POSTAL_AREAS, AREA_WEIGHTS)[0]
+    street = f"{town}{rng.randint(1, 5)}-{rng.randint(1, 20)}-{rng.randint(1, 15)}"
+    building = ""
+    if rng.random() < 0.4:
+        building = f"{rng.choice(BUILDINGS)} {rng.randint(1, 12)}{rng.randint(1, 8):02d}"
+    if prefecture in AREA_CODES and rng.random() < 0.25:
+        phone = f"{AREA_CODES[prefecture]}-{rng.randint(3000, 6999)}-{rng.randint(1000, 9999)}"
+    else:
+        phone = f"0{rng.choice('789')}0-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}"
+    name = f"{surname[0]} {given[0]}"
+    email = f"{given[2]}.{surname[2]}{rng.randint(1, 999)}@{rng.choice(MAIL_DOMAINS)}"
+    return {
+        "customer": {"name": name, "kana": f"{surname[1]} {given[1]}", "email": email,
+                     "phone": phone},
+        "ship_to": {"name": name, "postal_code": postal_code, "prefecture": prefecture,
+                    "city": city, "street": street, "building": building, "phone": phone},
+    }  # fmt: skip
+
+
+@dataclass
+class _Planned:
+    """An order as the channel sends it, and what an operator later makes of it."""
+
+    channel: str
+    data: dict
+    fixed_ship_to: dict | None = None  # the right address, when the order has a typo
+
+
+class OrderHistory:
+    """One shop's past: repeat customers, each channel's numbering, popular products."""
+
+    def __init__(self, slug: str, zone: ZoneInfo, products: list[Product], seed: str):
+        self.slug, self.zone = slug, zone
+        self.rng = rng = random.Random(seed)
+        self.products = products
+        # A few bestsellers, a long tail (Zipf-like), in an order of the shop's own.
+        rank = rng.sample(range(len(products)), len(products))
+        self.weights = [1 / (1 + r) ** 0.9 for r in rank]
+        self.customers = [_person(rng) for _ in range(300)]
+        self.numbers = {"shopify": 1000, "rakuten": 0, "manual": 0}
+
+    def orders_on(
+        self, day: date, days_ago: int, until: datetime
+    ) -> list[tuple[datetime, _Planned]]:
+        rng = self.rng
+        mean = ORDERS_PER_DAY[self.slug] * WEEKDAY_FACTORS[self.slug][day.weekday()]
+        mean *= 0.85 + 0.25 * (HISTORY_DAYS - days_ago) / HISTORY_DAYS  # a growing shop
+        if days_ago in SALE_DAYS:
+            mean *= SALE_FACTOR
+        count = max(0, round(rng.gauss(mean, mean * 0.2)))
+        times = sorted(self._time_on(day) for _ in range(count))
+        return [(when, self.plan(when)) for when in times if when <= until]
+
+    def _time_on(self, day: date) -> datetime:
+        hour = self.rng.choices(range(24), HOUR_WEIGHTS)[0]
+        minute, second = self.rng.randrange(60), self.rng.randrange(60)
+        return datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=self.zone)
+
+    def plan(self, when: datetime, person: dict | None = None) -> _Planned:
+        rng = self.rng
+        channel = _pick(rng, CHANNEL_MIX[self.slug])
+        who = person or (rng.choice(self.customers) if rng.random() < 0.35 else _person(rng))
+        data = {
+            "external_id": self._number(channel, when),
+            "ordered_at": when.isoformat(),
+            "customer": dict(who["customer"]),
+            "ship_to": dict(who["ship_to"]),
+            "lines": self._lines(),
+            "payment_method": _pick(rng, PAYMENT_MIX),
+        }
+        self._channel_details(channel, data)
+        self._payment_and_fees(data)
+        return _Planned(channel, data)
+
+    def _number(self, channel: str, when: datetime) -> str:
+        if channel == "amazon":
+            digits = [self.rng.randint(10**6, 10**7 - 1) for _ in range(2)]
+            return f"{self.rng.randint(249, 503)}-{digits[0]}-{digits[1]}"
+        self.numbers[channel] += 1
+        n = self.numbers[channel]
+        if channel == "shopify":
+            return f"#{n}"
+        if channel == "rakuten":
+            return f"{RAKUTEN_SHOP_NO[self.slug]}-{when:%Y%m%d}-{n:010d}"
+        return f"TEL-{when:%Y%m%d}-{n:04d}"  # manual: a phone order taken by the shop
+
+    def _lines(self) -> list[dict]:
+        count = int(_pick(self.rng, LINE_COUNT_MIX))
+        chosen: list[Product] = []
+        while len(chosen) < min(count, len(self.products)):
+            product = self.rng.choices(self.products, self.weights)[0]
+            if product not in chosen:
+                chosen.append(product)
+        return [
+            {"sku": p.sku, "quantity": self.rng.choices((1, 2, 3), (80, 15, 5))[0],
+             "unit_price_yen": p.price_yen}
+            for p in chosen
+        ]  # fmt: skip
+
+    def _channel_details(self, channel: str, data: dict) -> None:
+        rng = self.rng
+        if channel == "rakuten":  # Rakuten passes a relay address, not the customer's own
+            data["customer"]["email"] = f"{rng.getrandbits(40):010x}@pc.fw.rakuten.ne.jp"
+        elif channel == "amazon":
+            data["customer"]["email"] = f"{rng.getrandbits(60):015x}@marketplace.amazon.co.jp"
+        if self.slug == "hanabi-tea" and rng.random() < 0.12:  # a gift to someone else
+            data["ship_to"] = _person(rng)["ship_to"]
+            data["gift_wrap"] = True
+            data["noshi"] = rng.choice(NOSHI)
+        if rng.random() < 0.3:
+            data["delivery_slot"] = rng.choice(DELIVERY_SLOTS)
+        if rng.random() < 0.04:
+            data["notes"] = rng.choice(NOTES)
+
+    def _payment_and_fees(self, data: dict) -> None:
+        items = sum(line["quantity"] * line["unit_price_yen"] for line in data["lines"])
+        free = items >= FREE_SHIPPING_FROM_YEN[self.slug]
+        data["shipping_fee_yen"] = 0 if free else SHIPPING_FEE_YEN
+        method = data["payment_method"]
+        data["payment_status"] = "authorized" if method in ("card", "atobarai") else "unpaid"
+        if method == "cod":
+            data["fee_yen"] = COD_FEE_YEN
+
+    def with_postal_typo(self, planned: _Planned) -> _Planned:
+        """The customer typed two digits of the postal code the wrong way round."""
+        code = planned.data["ship_to"]["postal_code"].replace("-", "")
+        for i in range(3, 6):
+            typo = code[:i] + code[i + 1] + code[i] + code[i + 2 :]
+            if typo != code and not jpaddress.postal_places(typo):
+                planned.fixed_ship_to = dict(planned.data["ship_to"])
+                planned.data["ship_to"]["postal_code"] = f"{typo[:3]}-{typo[3:]}"
+                return planned
+        return planned
+
+
+def seed_orders(db: Database, tenants: dict[str, Tenant]) -> None:
+    """Eight weeks of each shop's orders through the order service, as the channels sent
+    them; operators fixed the old holds, payments came in, some orders were cancelled.
+    A handful of recent orders stay on hold for the operators to work."""
+    now = utcnow()
+    operators = _operators(db)
+    for slug, tenant in tenants.items():
+        zone = ZoneInfo(tenant.timezone)
+        with db.tenant_session(tenant.id) as session:
+            products = list(session.scalars(select(Product).order_by(Product.sku)))
+        on_sale = [p for p in products if p.status == "active"]
+        history = OrderHistory(slug, zone, on_sale, seed=f"urakata demo orders {slug}")
+        today = now.astimezone(zone).date()
+        for days_ago in range(HISTORY_DAYS, -1, -1):
+            with db.tenant_session(tenant.id) as session:  # one transaction a day
+                for when, planned in history.orders_on(today - timedelta(days_ago), days_ago, now):
+                    if days_ago > 1 and history.rng.random() < HOLD_TYPO_RATE:
+                        history.with_postal_typo(planned)
+                    order = _take_in(session, planned)
+                    _follow_up(session, history.rng, operators[slug], order, planned, now - when)
+        off_sale = [p for p in products if p.status == "discontinued"]
+        with db.tenant_session(tenant.id) as session:
+            _open_holds(session, history, now, off_sale)
+
+
+def _operators(db: Database) -> dict[str, Actor]:
+    with db.platform_session() as session:
+        return {
+            shop: user_actor(get_user_by_email(session, email))
+            for email, _name, role, shop in PEOPLE
+            if role is Role.operator
+        }
+
+
+def _take_in(session, planned: _Planned):
+    actor = Actor.system(f"demo seed: {planned.channel}")
+    return orders.intake(session, actor=actor, data=planned.data, channel=planned.channel)
+
+
+def _follow_up(session, rng: random.Random, operator: Actor, order, planned, age) -> None:
+    """What happened to the order since: a fixed hold, a payment, a cancellation."""
+    if order.status == "on_hold" and age > timedelta(days=1):
+        if planned.fixed_ship_to:
+            postal_code = planned.fixed_ship_to["postal_code"]
+            data = {"version": order.version, "postal_code": postal_code}
+            order = orders.edit_address(session, actor=operator, order_id=order.id, data=data)
+        overrides = set(order.hold_codes) & orders.OVERRIDABLE  # e.g. a customer's re-order
+        orders.release(
+            session, actor=operator, order_id=order.id, version=order.version, overrides=overrides
+        )
+    if order.status == "confirmed" and age > PAYMENT_ARRIVES_AFTER:  # prepaid, waiting
+        if rng.random() < 0.9:
+            orders.record_payment(
+                session, actor=operator, order_id=order.id, version=order.version, status="paid"
+            )
+        elif age > UNPAID_CANCEL_AFTER:
+            _cancel(session, operator, order, "入金期限切れ(7日)")
+    if order.status != "cancelled" and age > timedelta(hours=6) and rng.random() < CANCEL_RATE:
+        _cancel(session, operator, order, rng.choice(CANCEL_REASONS))
+
+
+def _cancel(session, operator: Actor, order, reason: str) -> None:
+    orders.cancel(session, actor=operator, order_id=order.id, version=order.version, reason=reason)
+
+
+def _open_holds(session, history: OrderHistory, now: datetime, off_sale: list[Product]) -> None:
+    """Recent orders on hold: a postal-code typo, a short phone number, a customer's
+    order sent twice, and a phone order for a product no longer on sale."""
+    local = now.astimezone(history.zone)
+    typo = history.with_postal_typo(history.plan(local - timedelta(hours=5)))
+    short_phone = history.plan(local - timedelta(hours=4))
+    short_phone.data["ship_to"]["phone"] = short_phone.data["ship_to"]["phone"][:-1]
+    first = history.plan(local - timedelta(hours=3, minutes=20))
+    again = _Planned(first.channel, copy.deepcopy(first.data))
+    again.data["external_id"] = history._number(first.channel, local - timedelta(hours=3))
+    again.data["ordered_at"] = (local - timedelta(hours=3)).isoformat()
+    planned = [typo, short_phone, first, again]
+    if off_sale:
+        by_phone = history.plan(local - timedelta(hours=2))
+        by_phone.channel = "manual"
+        by_phone.data["external_id"] = history._number("manual", local)
+        product = off_sale[0]
+        by_phone.data["lines"] = [
+            {"sku": product.sku, "quantity": 1, "unit_price_yen": product.price_yen}
+        ]
+        history._payment_and_fees(by_phone.data)
+        planned.append(by_phone)
+    for each in planned:
+        _take_in(session, each)
+
+
 def seed_demo(db: Database, link_key: bytes) -> str | None:
     """Create the demo agency once; returns the demo API key's token, None when seeded."""
     with db.platform_session() as session:
@@ -262,6 +610,7 @@ def seed_demo(db: Database, link_key: bytes) -> str | None:
             shop_id = tenants[shop].id if shop else None
             invite_user(session, email, name, role, shop_id, actor=SEED)
     seed_catalog(db, tenants)
+    seed_orders(db, tenants)
     with db.platform_session() as session:
         _key, token = create_api_key(
             session, tenants["hanabi-tea"].id, "demo: 受注連携", actor=SEED

@@ -4,9 +4,19 @@ Not part of the four layers; only migrations and tooling import it.
 """
 
 import urakata.platform.tasks  # noqa: F401 - shop_task
-from urakata.platform import apikeys, audit, identity, jobs, mail, outbox, tenancy  # noqa: F401
+from urakata.platform import (  # noqa: F401
+    apikeys,
+    audit,
+    closed_days,
+    identity,
+    jobs,
+    mail,
+    outbox,
+    tenancy,
+)
 from urakata.platform.db import Base
 from urakata.tenants.catalog import models as catalog_models  # noqa: F401
+from urakata.tenants.orders import models as order_models  # noqa: F401
 from urakata.tenants.shop import models as shop_models  # noqa: F401
 
 metadata = Base.metadata

@@ -41,6 +41,7 @@ def _fillers(world, shop_a_ids: dict) -> dict:
         "filename": "app.css",
         "task_id": shop_a_ids.get("task", uuid.uuid4()),
         "product_id": shop_a_ids.get("product", 10**9),
+        "order_id": shop_a_ids.get("order", 10**9),
         "name": "20260101T000000000000-x.eml",
     }
 
@@ -87,6 +88,7 @@ def shop_a_ids(db, world):
             actor=user_actor(world.shop_admin_a),
             data={"sku": "SWEEP-1", "name": "掃引テスト", "price_yen": 100},
         ).id
+        ids["order"] = _sweep_order(s, user_actor(world.shop_admin_a))
         ids["task"] = tasks.start_task(
             s,
             kind=tasks.VERIFY_CHAIN,
@@ -95,6 +97,20 @@ def shop_a_ids(db, world):
             queue=tasks.VERIFY_CHAIN_QUEUE,
         ).id
     return ids
+
+
+def _sweep_order(session, actor) -> int:
+    from urakata.tenants.orders.services import intake
+
+    data = {
+        "external_id": "SWEEP-ORDER-1",
+        "customer": {"name": "掃引 太郎"},
+        "ship_to": {"name": "掃引 太郎", "postal_code": "1000001", "prefecture": "13",
+                    "city": "千代田区", "street": "千代田1-1", "phone": "03-1234-5678"},
+        "lines": [{"sku": "SWEEP-1", "quantity": 1, "unit_price_yen": 100}],
+        "payment_method": "cod",
+    }  # fmt: skip
+    return intake(session, actor=actor, data=data, channel="manual").id
 
 
 STRANGERS = ["anonymous", "shop_admin_b", "operator_b", "shop_auditor_b"]

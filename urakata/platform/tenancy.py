@@ -32,6 +32,7 @@ PLATFORM_TABLES = frozenset(
         "api_key",
         "outbox",
         "job_execution",
+        "agency_closed_day",
     }
 )
 

@@ -28,6 +28,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "shop.tasks.run": frozenset({Role.shop_admin, Role.agency_admin, Role.auditor}),
     "catalog.view": frozenset(Role),
     "catalog.edit": frozenset({Role.shop_admin, Role.agency_admin, Role.operator}),
+    "orders.view": frozenset(Role),
+    "orders.edit": frozenset({Role.shop_admin, Role.agency_admin, Role.operator}),
 }
 AGENCY_WIDE_ROLES = frozenset({Role.agency_admin, Role.auditor})
 

@@ -91,6 +91,7 @@ def configure_templates(app: Flask) -> None:
 def configure_blueprints(app: Flask) -> None:
     from urakata.portal import home, ops
     from urakata.portal.agency import ops_views  # noqa: F401
+    from urakata.portal.agency import order_views as _agency_order_views  # noqa: F401
     from urakata.portal.agency import views as agency
     from urakata.portal.audit import views as audit
     from urakata.portal.auth import views as auth
@@ -99,6 +100,7 @@ def configure_blueprints(app: Flask) -> None:
     from urakata.portal.shop import apikey_views, settings_views  # noqa: F401
     from urakata.portal.shop import blueprint as shop
     from urakata.portal.shop import catalog_views as _catalog_views  # noqa: F401
+    from urakata.portal.shop import order_views as _order_views  # noqa: F401
     from urakata.portal.shop import task_views as _task_views  # noqa: F401
     from urakata.portal.shop import views as _shop_views  # noqa: F401
 

@@ -37,6 +37,14 @@ ACTION_LABELS = {
     "product.updated": _l("Product changed"),
     "product.imported": _l("Product imported"),
     "catalog.imported": _l("Products imported from CSV"),
+    "order.received": _l("Order received"),
+    "order.held": _l("Order put on hold"),
+    "order.confirmed": _l("Order confirmed"),
+    "order.released": _l("Order released for allocation"),
+    "order.cancelled": _l("Order cancelled"),
+    "order.address_changed": _l("Shipping address changed"),
+    "order.payment_recorded": _l("Payment recorded"),
+    "orders.exported": _l("Orders exported to CSV"),
 }
 
 

@@ -13,18 +13,19 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from urakata.portal.api import docs, products, shop
+from urakata.portal.api import docs, orders, products, shop
 from urakata.portal.api.auth import SECURITY_SCHEME
 
 # Resource blueprints, registered in this order (it is also the order of the docs page).
-RESOURCES = (shop.bp, products.bp)
+RESOURCES = (shop.bp, products.bp, orders.bp)
 
 API_DESCRIPTION = (
     "The Urakata API lets a client shop's own systems read and change its data (the shop, "
-    "its products). Every request carries "
+    "its products, its orders). Every request carries "
     "one of the shop's API keys; the key decides the shop, so no endpoint takes a shop id. "
     "Shop admins create and revoke keys in the portal under API keys. Errors are JSON: "
-    "code, status, a message, and (for 422) errors naming each field at fault."
+    "code, status, a message, and (for 422) errors naming each field at fault. A new order "
+    "may carry an Idempotency-Key header, so that a retry never takes an order in twice."
 )
 
 SECURITY_SCHEME_SPEC = {

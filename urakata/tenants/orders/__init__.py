@@ -1,0 +1,1 @@
+"""Orders: intake, checks and holds, the status machine, the ship-by clock."""

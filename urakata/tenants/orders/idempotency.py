@@ -1,0 +1,101 @@
+"""Idempotency keys of the order API: the same key and body get the first answer again.
+
+A request claims its key by inserting the key's row *before* doing its work, in the same
+transaction: a second request with the same key blocks on the primary key until the first
+commits (and then reads its answer) or rolls back (and then does the work itself). So two
+requests racing with one key never both create an order, and a failed request stores
+nothing. Keys are per shop and per scope (``orders.create``). Services never commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from urakata.platform.db import UrakataSession, utcnow
+from urakata.platform.fields import N_, Message
+from urakata.tenants.orders.models import IdempotencyKey
+
+ORDERS_CREATE = "orders.create"
+KEY_MAX = 200
+# Written with the claim and replaced by the real answer before the transaction commits.
+_PENDING_STATUS = 0
+
+
+class KeyReused(RuntimeError):
+    """The key was used before with another request body (409)."""
+
+    def __init__(self, key: str):
+        self.message: Message = N_(
+            "The Idempotency-Key %(key)s was already used for a different request body;"
+            " send a new key for a new request.",
+            key=key,
+        )
+        super().__init__(str(self.message))
+        self.key = key
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """The answer the key's first request got, to be sent again as it was."""
+
+    status_code: int
+    response: dict
+
+
+def request_digest(body: Any) -> bytes:
+    """SHA-256 of the parsed body as canonical JSON: key order and spacing do not count."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).digest()
+
+
+def claim_key(
+    session: UrakataSession, *, scope: str, key: str, digest: bytes
+) -> StoredAnswer | None:
+    """Claim ``key`` for this request, or return the answer its first request got.
+
+    ``None`` means the key is new and this transaction now holds it: do the work, then
+    :func:`record_answer`. Raises :class:`KeyReused` when the first request had another
+    body. Blocks while another open transaction holds the same key.
+    """
+    claimed = session.execute(
+        insert(IdempotencyKey)
+        .values(
+            tenant_id=session.tenant_id,
+            scope=scope,
+            key=key,
+            request_digest=digest,
+            status_code=_PENDING_STATUS,
+            response={},
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing()
+        .returning(IdempotencyKey.key)
+    ).first()
+    if claimed is not None:
+        return None
+    # READ COMMITTED: this new statement sees the row the winner committed.
+    first = session.execute(
+        select(
+            IdempotencyKey.request_digest, IdempotencyKey.status_code, IdempotencyKey.response
+        ).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+    ).one()
+    if first.request_digest != digest:
+        raise KeyReused(key)
+    return StoredAnswer(first.status_code, first.response)
+
+
+def record_answer(
+    session: UrakataSession, *, scope: str, key: str, status_code: int, response: dict
+) -> None:
+    """Store the answer of the request that claimed ``key`` (in its own transaction)."""
+    session.execute(
+        update(IdempotencyKey)
+        .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+        .values(status_code=status_code, response=response)
+    )

@@ -1,0 +1,316 @@
+"""Order schemas: ``OrderIn`` (intake by API, portal entry and cart imports), the address
+patch an operator makes, and ``OrderOut`` (API responses).
+
+Load schemas refuse unknown fields and never accept ``tenant_id``. What a shop must
+fix in its request (a missing field, a zero quantity, an unknown prefecture) is a
+validation error; what an operator can act on (a postal code Japan Post does not know,
+a phone number of the wrong length) is accepted and becomes a hold reason.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from marshmallow import RAISE, Schema, ValidationError, fields
+
+from urakata.platform import jpaddress
+from urakata.platform.fields import N_, BaseField, SingleLine, WholeNumber, normalise_text
+from urakata.tenants.catalog.schemas import Flag, LocalDateTime, OneOf, Sku
+from urakata.tenants.orders.models import (
+    CHANNELS,
+    DELIVERY_SLOTS,
+    PAYMENT_METHODS,
+    PAYMENT_STATUSES,
+)
+
+LINES_MAX = 200
+QUANTITY_MAX = 10_000
+YEN_MAX = 100_000_000
+NOTES_MAX = 2_000
+
+
+class Prefecture(BaseField):
+    """A JIS code, a name or a cart's spelling ("13", "東京都", "Tokyo") → the JIS code."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        text = normalise_text(self._text(value))
+        if not text:
+            raise ValidationError(N_("This field cannot be empty."))
+        code = jpaddress.prefecture_code(text)
+        if code is None:
+            raise ValidationError(
+                N_("%(value)s is not one of the 47 prefectures of Japan.", value=text[:40])
+            )
+        return code
+
+
+class Address(BaseField):
+    """Free text of an address line, NFKC-normalised with runs of spaces collapsed."""
+
+    def __init__(self, *, max_length: int, **kwargs):
+        super().__init__(**kwargs)
+        self.max_length = max_length
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        text = jpaddress.normalise_text(self._text(value))
+        if len(text) > self.max_length:
+            raise ValidationError(
+                N_(
+                    "Use at most %(limit)d characters (this has %(count)d).",
+                    limit=self.max_length,
+                    count=len(text),
+                )
+            )
+        return text
+
+
+class DeliveryDate(BaseField):
+    def _deserialize(self, value, attr, data, **kwargs) -> date | None:
+        text = normalise_text(self._text(value)).replace("/", "-")
+        if not text:
+            return None
+        try:
+            return date.fromisoformat(text)
+        except ValueError as exc:
+            raise ValidationError(N_("Use a date such as 2026-12-01.")) from exc
+
+
+class Notes(BaseField):
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        text = self._text(value).strip()
+        if len(text) > NOTES_MAX:
+            raise ValidationError(
+                N_(
+                    "Use at most %(limit)d characters (this has %(count)d).",
+                    limit=NOTES_MAX,
+                    count=len(text),
+                )
+            )
+        return text
+
+
+def _yen(**kwargs) -> WholeNumber:
+    return WholeNumber(minimum=0, maximum=YEN_MAX, **kwargs)
+
+
+# marshmallow's own messages are not translatable: every load schema and nested field
+# uses ours instead.
+_SCHEMA_ERRORS = {"unknown": N_("Unknown field."), "type": N_("Send a JSON object.")}
+_NESTED_ERRORS = {
+    "required": N_("This field is required."),
+    "null": N_("This field cannot be empty."),
+    "type": N_("Send a JSON object."),
+}
+
+
+def _nested(schema, **kwargs) -> fields.Nested:
+    return fields.Nested(schema, error_messages=_NESTED_ERRORS, **kwargs)
+
+
+class CustomerIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    error_messages = _SCHEMA_ERRORS
+
+    name = Address(max_length=100, required=True)
+    kana = Address(max_length=100)
+    email = SingleLine(max_length=254)
+    phone = SingleLine(max_length=20)
+
+
+class ShipToIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    error_messages = _SCHEMA_ERRORS
+
+    name = Address(max_length=100, required=True)
+    postal_code = SingleLine(max_length=16, required=True)
+    prefecture = Prefecture(required=True)
+    city = Address(max_length=100, required=True)
+    street = Address(max_length=200, required=True)
+    building = Address(max_length=200)
+    phone = SingleLine(max_length=20, required=True)
+
+
+class LineIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    error_messages = _SCHEMA_ERRORS
+
+    sku = Sku(required=True)
+    name = SingleLine(max_length=200)
+    quantity = WholeNumber(minimum=1, maximum=QUANTITY_MAX, required=True)
+    unit_price_yen = _yen(required=True)
+    tax_rate = OneOf(choices=(10, 8))
+
+
+class Lines(fields.List):
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, list) or not value:
+            raise ValidationError(N_("Give at least one line."))
+        if len(value) > LINES_MAX:
+            raise ValidationError(N_("At most %(limit)d lines.", limit=LINES_MAX))
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class OrderIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    error_messages = _SCHEMA_ERRORS
+
+    context_zone = "Asia/Tokyo"
+
+    channel = OneOf(choices=CHANNELS)
+    external_id = SingleLine(max_length=64, required=True)
+    ordered_at = LocalDateTime()
+    customer = _nested(CustomerIn, required=True)
+    ship_to = _nested(ShipToIn, required=True)
+    delivery_date = DeliveryDate(allow_none=True)
+    delivery_slot = OneOf(choices=DELIVERY_SLOTS, allow_none=True)
+    gift_wrap = Flag()
+    noshi = SingleLine(max_length=100)
+    lines = Lines(_nested(LineIn), required=True, error_messages=_NESTED_ERRORS)
+    payment_method = OneOf(choices=PAYMENT_METHODS, required=True)
+    payment_status = OneOf(choices=PAYMENT_STATUSES)
+    shipping_fee_yen = _yen()
+    fee_yen = _yen()
+    discount_yen = _yen()
+    total_yen = _yen(allow_none=True)  # the channel's own total, compared with the lines
+    notes = Notes()
+
+
+class AddressPatch(Schema):
+    """An operator's correction of the ship-to, made on the order's version."""
+
+    class Meta:
+        unknown = RAISE
+
+    error_messages = _SCHEMA_ERRORS
+
+    version = fields.Integer(
+        required=True,
+        strict=True,
+        error_messages={
+            "required": N_("This field is required."),
+            "null": N_("This field cannot be empty."),
+            "invalid": N_("Give the order's version as a whole number."),
+        },
+    )
+    name = Address(max_length=100)
+    postal_code = SingleLine(max_length=16)
+    prefecture = Prefecture()
+    city = Address(max_length=100)
+    street = Address(max_length=200)
+    building = Address(max_length=200)
+    phone = SingleLine(max_length=20)
+
+
+def flatten_errors(messages, prefix: str = "") -> dict[str, list]:
+    """marshmallow's nested messages as ``{"ship_to.prefecture": [...], "lines[0].sku": …}``."""
+    if not isinstance(messages, dict):
+        return {prefix or "_schema": messages if isinstance(messages, list) else [messages]}
+    flat: dict[str, list] = {}
+    for key, value in messages.items():
+        if isinstance(key, int):
+            name = f"{prefix}[{key}]"
+        elif key == "_schema" and prefix:
+            name = prefix
+        else:
+            name = f"{prefix}.{key}" if prefix else str(key)
+        flat.update(flatten_errors(value, name))
+    return flat
+
+
+def load_order(data, *, zone: str = "Asia/Tokyo") -> dict:
+    """Validate and normalise an order; raises ValidationError with flattened messages."""
+    if not isinstance(data, dict):
+        raise ValidationError({"_schema": [N_("Send a JSON object.")]})
+    schema = OrderIn()
+    schema.context_zone = zone
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise ValidationError(flatten_errors(exc.messages)) from exc
+
+
+def load_address_patch(data) -> dict:
+    if not isinstance(data, dict):
+        raise ValidationError({"_schema": [N_("Send a JSON object.")]})
+    try:
+        return AddressPatch().load(data)
+    except ValidationError as exc:
+        raise ValidationError(flatten_errors(exc.messages)) from exc
+
+
+class LineOut(Schema):
+    line_no = fields.Integer()
+    sku = fields.String()
+    name = fields.String()
+    quantity = fields.Integer()
+    unit_price_yen = fields.Integer()
+    tax_rate = fields.Integer()
+    amount_yen = fields.Integer()
+
+
+class HoldOut(Schema):
+    code = fields.String()
+    field = fields.String()
+    message = fields.Method("_message")
+
+    def _message(self, hold) -> str:
+        return hold["msgid"] % hold["params"] if hold.get("params") else hold["msgid"]
+
+
+class OrderOut(Schema):
+    id = fields.Integer()
+    channel = fields.String()
+    external_id = fields.String()
+    ordered_at = fields.DateTime()
+    status = fields.String()
+    holds = fields.List(fields.Nested(HoldOut))
+    customer = fields.Method("_customer")
+    ship_to = fields.Method("_ship_to")
+    delivery_date = fields.Date(allow_none=True)
+    delivery_slot = fields.String(allow_none=True)
+    gift_wrap = fields.Boolean()
+    noshi = fields.String()
+    lines = fields.List(fields.Nested(LineOut))
+    payment_method = fields.String()
+    payment_status = fields.String()
+    items_yen = fields.Integer()
+    shipping_fee_yen = fields.Integer()
+    fee_yen = fields.Integer()
+    discount_yen = fields.Integer()
+    total_yen = fields.Integer()
+    tax_8_yen = fields.Integer()
+    tax_10_yen = fields.Integer()
+    notes = fields.String()
+    ship_by_date = fields.Date(allow_none=True)
+    ship_by_at = fields.DateTime(allow_none=True)
+    cancelled_at = fields.DateTime(allow_none=True)
+    cancel_reason = fields.String()
+    version = fields.Integer()
+    updated_at = fields.DateTime()
+
+    def _customer(self, order) -> dict:
+        return {
+            "name": order.customer_name,
+            "kana": order.customer_kana,
+            "email": order.customer_email,
+            "phone": order.customer_phone,
+        }
+
+    def _ship_to(self, order) -> dict:
+        return {
+            "name": order.ship_name,
+            "postal_code": order.ship_postal_code,
+            "prefecture": order.ship_prefecture,
+            "city": order.ship_city,
+            "street": order.ship_street,
+            "building": order.ship_building,
+            "phone": order.ship_phone,
+        }

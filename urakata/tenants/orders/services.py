@@ -1,0 +1,740 @@
+"""Taking orders in, checking them, moving them through their states. Services never
+commit; every change is recorded on the shop's ledger chain.
+
+States (``TRANSITIONS``): an order is *received*, then checked: with a hold reason it
+goes *on hold*, without one it is *confirmed*. A confirmed order whose payment clears
+(at once for card, COD and "other"; when paid for bank transfer and konbini; when the
+credit check passes for atobarai) becomes shippable: it gets its ship-by clock and is
+*released* to allocation. An operator releases a held order after fixing what the
+holds name (re-checked) or overriding a reason; anything before shipping may be
+*cancelled*. Illegal moves raise :class:`IllegalTransition`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from marshmallow import ValidationError
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from urakata.platform import audit, jpaddress
+from urakata.platform.audit import Actor
+from urakata.platform.calendar import ship_by
+from urakata.platform.closed_days import shop_calendar
+from urakata.platform.db import UrakataSession, utcnow
+from urakata.platform.fields import N_, Message
+from urakata.platform.tenancy import Tenant, get_scoped
+from urakata.tenants.catalog.models import Product
+from urakata.tenants.orders.models import Order, OrderLine
+from urakata.tenants.orders.schemas import load_address_patch, load_order
+from urakata.tenants.shop.services import get_settings
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "received": frozenset({"on_hold", "confirmed", "cancelled"}),
+    "on_hold": frozenset({"confirmed", "cancelled"}),
+    "confirmed": frozenset({"on_hold", "released", "cancelled"}),
+    "released": frozenset({"on_hold", "cancelled"}),
+    "cancelled": frozenset(),
+}
+# Hold reasons an operator may override (a judgement, not a fact the data can fix).
+OVERRIDABLE = frozenset({"duplicate", "totals", "sku_inactive", "manual", "address_length"})
+DUPLICATE_WINDOW = timedelta(days=3)
+ADDRESS_HOLDS = {
+    "postal_code": "postal_code",
+    "prefecture": "postal_code",
+    "phone": "phone",
+    "city": "address",
+    "street": "address",
+    "name": "address",
+}
+
+
+class OrderInvalid(ValueError):
+    """Input the sender must fix; ``errors`` maps each field to its messages (422)."""
+
+    def __init__(self, errors: dict[str, list[Any]]):
+        super().__init__("; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class OrderConflict(RuntimeError):
+    """The order exists already (or was cancelled and is not taken again) (409)."""
+
+    def __init__(self, message: Message, order: Order | None = None):
+        super().__init__(str(message))
+        self.message = message
+        self.order = order
+
+
+class StaleOrder(RuntimeError):
+    """Someone changed the order since the given version (409)."""
+
+
+class IllegalTransition(RuntimeError):
+    """The order's state does not allow this (409); ``message`` says why."""
+
+    def __init__(self, message: Message):
+        super().__init__(str(message))
+        self.message = message
+
+
+def hold(code: str, field: str, message: Message) -> dict:
+    return {"code": code, "field": field, "msgid": message.msgid, "params": message.params}
+
+
+def hold_message(entry: dict) -> Message:
+    return Message(entry["msgid"], **(entry.get("params") or {}))
+
+
+# -- intake -------------------------------------------------------------------------------
+
+
+def _totals(lines: list[dict], shipping: int, fee: int, discount: int) -> dict[str, int]:
+    """Prices include tax; tax per rate is rounded down once per rate (適格請求書の端数処理).
+
+    Shipping and fees are taxed at 10%; a discount is taken off the 10% base first.
+    """
+    base = {8: 0, 10: 0}
+    for line in lines:
+        base[line["tax_rate"]] += line["amount_yen"]
+    items = base[8] + base[10]
+    base[10] += shipping + fee
+    off_10 = min(discount, base[10])
+    base[10] -= off_10
+    base[8] -= min(discount - off_10, base[8])
+    return {
+        "items_yen": items,
+        "total_yen": items + shipping + fee - discount,
+        "tax_8_yen": base[8] * 8 // 108,
+        "tax_10_yen": base[10] * 10 // 110,
+    }
+
+
+def _duplicate_key(email: str, ship: dict, lines: list[dict]) -> bytes:
+    """Customer (email, else the ship-to phone), the whole ship-to address and the items.
+
+    The address is compared without spaces, so "千代田1-1 " and "千代田 1-1" match; a
+    gift of the same items to another address is no duplicate.
+    """
+    who = (email or "").lower() or jpaddress.normalise_phone(ship["phone"]) or ship["phone"]
+    postal = jpaddress.normalise_postal_code(ship["postal_code"]) or ship["postal_code"]
+    place = [ship["prefecture"], ship["city"], ship["street"], ship.get("building", "")]
+    where = "".join(jpaddress.normalise_text(part).replace(" ", "") for part in place)
+    items = sorted((line["sku"], line["quantity"]) for line in lines)
+    text_ = f"{who}|{postal}|{where}|{items}"
+    return hashlib.sha256(text_.encode()).digest()
+
+
+def _address_holds(ship: dict) -> list[dict]:
+    problems = jpaddress.check_ship_to(
+        postal_code=ship["postal_code"],
+        prefecture_code=ship["prefecture"],
+        city=ship["city"],
+        street=ship["street"],
+        building=ship.get("building", ""),
+        name=ship["name"],
+        phone=ship["phone"],
+    )
+    holds = []
+    for problem in problems:
+        code = ADDRESS_HOLDS.get(problem.field, "address_length")
+        if "half-width characters long" in problem.message.msgid:
+            code = "address_length"
+        holds.append(hold(code, f"ship_to.{problem.field}", problem.message))
+    return holds
+
+
+def _line_holds(session: UrakataSession, lines: list[dict]) -> list[dict]:
+    skus = {line["sku"] for line in lines}
+    products = {p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(skus)))}
+    holds = []
+    for n, line in enumerate(lines):
+        product = products.get(line["sku"])
+        line["product_id"] = product.id if product else None
+        if product is None:
+            holds.append(
+                hold(
+                    "sku_unknown",
+                    f"lines[{n}].sku",
+                    N_("The SKU %(sku)s is not in the shop's catalog.", sku=line["sku"]),
+                )
+            )
+        elif product.status != "active":
+            holds.append(
+                hold(
+                    "sku_inactive",
+                    f"lines[{n}].sku",
+                    N_(
+                        "The SKU %(sku)s is not on sale (status %(status)s).",
+                        sku=line["sku"],
+                        status=product.status,
+                    ),
+                )
+            )
+        if product is not None:
+            line["name"] = line.get("name") or product.name
+            line.setdefault("tax_rate", product.tax_rate)
+        if not line.get("name"):
+            line["name"] = line["sku"]
+        line.setdefault("tax_rate", 10)
+        line["amount_yen"] = line["quantity"] * line["unit_price_yen"]
+    return holds
+
+
+def _duplicate_holds(session: UrakataSession, key: bytes, ordered_at: datetime) -> list[dict]:
+    other = session.scalar(
+        select(Order)
+        .where(
+            Order.duplicate_key == key,
+            Order.status != "cancelled",
+            Order.ordered_at.between(ordered_at - DUPLICATE_WINDOW, ordered_at + DUPLICATE_WINDOW),
+        )
+        .order_by(Order.id)
+        .limit(1)
+    )
+    if other is None:
+        return []
+    message = N_(
+        "The same customer ordered the same items to the same address in order %(other)s.",
+        other=other.external_id,
+    )
+    return [hold("duplicate", "", message)]
+
+
+def _customer_phone(value: str) -> str:
+    """The customer's phone as digits; kept as given when it is no phone number (it is not
+    printed on labels; the schema bounds its length to the column's)."""
+    return jpaddress.normalise_phone(value) or value
+
+
+def _refuse_known(session: UrakataSession, channel: str, external_id: str) -> None:
+    """Raise :class:`OrderConflict` when the channel's order id is taken in this shop."""
+    existing = session.scalar(
+        select(Order).where(Order.channel == channel, Order.external_id == external_id)
+    )
+    if existing is None:
+        return
+    if existing.status == "cancelled":
+        message = N_(
+            "Order %(external_id)s was cancelled; a cancelled order is not taken again.",
+            external_id=existing.external_id,
+        )
+    else:
+        message = N_(
+            "Order %(external_id)s from %(channel)s exists already.",
+            external_id=existing.external_id,
+            channel=existing.channel,
+        )
+    raise OrderConflict(message, existing)
+
+
+def intake(
+    session: UrakataSession, *, actor: Actor, data: Any, channel: str | None = None
+) -> Order:
+    """Take an order in: validate, normalise, check, store; held or confirmed (and
+    released when its payment clears). Raises :class:`OrderInvalid` or
+    :class:`OrderConflict` (the channel's order id is known already)."""
+    tenant = session.get(Tenant, session.tenant_id)
+    try:
+        values = load_order(data, zone=tenant.timezone)
+    except ValidationError as exc:
+        raise OrderInvalid(exc.messages) from exc
+    values["channel"] = channel or values.get("channel") or "api"
+    _refuse_known(session, values["channel"], values["external_id"])
+    lines = [dict(line) for line in values["lines"]]
+    ship, customer = values["ship_to"], values["customer"]
+    customer_phone = _customer_phone(customer.get("phone", ""))
+    ordered_at = values.get("ordered_at") or utcnow()
+    holds = _line_holds(session, lines) + _address_holds(ship)
+    key = _duplicate_key(customer.get("email", ""), ship, lines)
+    holds += _duplicate_holds(session, key, ordered_at)
+    money = _totals(
+        lines,
+        values.get("shipping_fee_yen", 0),
+        values.get("fee_yen", 0),
+        values.get("discount_yen", 0),
+    )
+    if money["total_yen"] < 0:
+        raise OrderInvalid({"discount_yen": [N_(
+            "The discount of %(discount)s yen is more than the order's %(before)s yen.",
+            discount=format(values["discount_yen"], ","),
+            before=format(money["total_yen"] + values["discount_yen"], ","),
+        )]})  # fmt: skip
+    stated = values.get("total_yen")
+    if stated is not None and stated != money["total_yen"]:
+        message = N_(
+            "The order says %(stated)s yen but its lines, fees and discount make %(computed)s yen.",
+            stated=format(stated, ","),
+            computed=format(money["total_yen"], ","),
+        )
+        holds.append(hold("totals", "total_yen", message))
+    postal = jpaddress.normalise_postal_code(ship["postal_code"]) or ship["postal_code"]
+    order = Order(
+        channel=values["channel"],
+        external_id=values["external_id"],
+        ordered_at=ordered_at,
+        status="received",
+        holds=[],
+        customer_name=customer["name"],
+        customer_kana=customer.get("kana", ""),
+        customer_email=customer.get("email", ""),
+        customer_phone=customer_phone,
+        ship_name=ship["name"],
+        ship_postal_code=postal,
+        ship_prefecture=ship["prefecture"],
+        ship_city=ship["city"],
+        ship_street=ship["street"],
+        ship_building=ship.get("building", ""),
+        ship_phone=jpaddress.normalise_phone(ship["phone"]) or ship["phone"],
+        delivery_date=values.get("delivery_date"),
+        delivery_slot=values.get("delivery_slot"),
+        gift_wrap=values.get("gift_wrap", False),
+        noshi=values.get("noshi", ""),
+        payment_method=values["payment_method"],
+        payment_status=values.get("payment_status", "unpaid"),
+        shipping_fee_yen=values.get("shipping_fee_yen", 0),
+        fee_yen=values.get("fee_yen", 0),
+        discount_yen=values.get("discount_yen", 0),
+        notes=values.get("notes", ""),
+        duplicate_key=key,
+        **money,
+    )
+    for n, line in enumerate(lines, start=1):
+        order.lines.append(
+            OrderLine(
+                line_no=n,
+                sku=line["sku"],
+                product_id=line["product_id"],
+                name=line["name"],
+                quantity=line["quantity"],
+                unit_price_yen=line["unit_price_yen"],
+                tax_rate=line["tax_rate"],
+                amount_yen=line["amount_yen"],
+            )
+        )
+    try:
+        with session.begin_nested():  # a concurrent sender of the same order id waits here
+            session.add(order)
+            session.flush()
+    except IntegrityError as exc:
+        if "uq_sales_order_tenant_id_channel_external_id" not in str(exc.orig):
+            raise
+        _refuse_known(session, values["channel"], values["external_id"])
+        raise
+    audit.record(
+        session,
+        actor,
+        "order.received",
+        object_type="order",
+        object_id=order.id,
+        data={
+            "channel": order.channel,
+            "external_id": order.external_id,
+            "lines": len(lines),
+            "total_yen": order.total_yen,
+            "payment_method": order.payment_method,
+        },
+    )
+    if holds:
+        _move(session, actor, order, "on_hold", "order.held", holds=holds)
+    else:
+        _confirm(session, actor, order)
+    return order
+
+
+# -- moving between states -----------------------------------------------------------------
+
+
+def _move(
+    session: UrakataSession,
+    actor: Actor,
+    order: Order,
+    status: str,
+    action: str,
+    *,
+    holds: list[dict] | None = None,
+    data: dict | None = None,
+) -> None:
+    if status not in TRANSITIONS[order.status]:
+        raise IllegalTransition(
+            N_(
+                "An order in state %(state)s cannot become %(target)s.",
+                state=order.status,
+                target=status,
+            )
+        )
+    changes: dict[str, tuple[Any, Any]] = {"status": (order.status, status)}
+    order.status = status
+    if holds is not None:
+        new_codes = [h["code"] for h in holds]
+        if new_codes != order.hold_codes:
+            changes["holds"] = (order.hold_codes, new_codes)
+        order.holds = holds
+    order.updated_at = utcnow()
+    _flush(session, order)
+    audit.record(
+        session,
+        actor,
+        action,
+        object_type="order",
+        object_id=order.id,
+        changes=changes,
+        data={"version": order.version, **(data or {}), **_hold_data(holds)},
+    )
+
+
+def _hold_data(holds: list[dict] | None) -> dict:
+    if not holds:
+        return {}
+    return {"reasons": [{"code": h["code"], "field": h["field"], "text": h["msgid"] % h["params"]
+                         if h["params"] else h["msgid"]} for h in holds]}  # fmt: skip
+
+
+def payment_clears(method: str, status: str) -> bool:
+    """Whether the order may ship as far as money goes (japan.md, "Paying before shipping")."""
+    if status == "refunded":
+        return False
+    if method in ("cod", "other"):
+        return True
+    if method in ("card", "atobarai"):
+        return status in ("authorized", "paid")
+    return status == "paid"  # bank_transfer, konbini: prepaid
+
+
+def _confirm(session: UrakataSession, actor: Actor, order: Order) -> None:
+    order.confirmed_at = utcnow()
+    _move(session, actor, order, "confirmed", "order.confirmed", holds=[])
+    _release_if_shippable(session, actor, order)
+
+
+def _release_if_shippable(session: UrakataSession, actor: Actor, order: Order) -> None:
+    if order.status != "confirmed" or not payment_clears(
+        order.payment_method, order.payment_status
+    ):
+        return
+    now = utcnow()
+    if order.ship_by_at is None:
+        settings = get_settings(session)
+        tenant = session.get(Tenant, session.tenant_id)
+        clock = ship_by(
+            now,
+            cutoff=settings.same_day_cutoff,
+            zone=tenant.zone,
+            calendar=shop_calendar(session, settings.closed_days),
+        )
+        order.shippable_at, order.ship_by_date, order.ship_by_at = (
+            now,
+            clock.ship_date,
+            clock.deadline,
+        )
+    order.released_at = now
+    data = {"ship_by_date": order.ship_by_date.isoformat(), "ship_by_at": order.ship_by_at}
+    _move(session, actor, order, "released", "order.released", data=data)
+
+
+def get_order(session: UrakataSession, order_id: int) -> Order:
+    return get_scoped(session, Order, order_id)
+
+
+def _checked(session: UrakataSession, order_id: int, version: int | None) -> Order:
+    order = get_order(session, order_id)
+    if version is not None and order.version != version:
+        raise StaleOrder(f"order {order.external_id} is at version {order.version}")
+    return order
+
+
+def put_on_hold(
+    session: UrakataSession, *, actor: Actor, order_id: int, version: int, note: str
+) -> Order:
+    """An operator's manual hold (a customer's call, a suspicion), with a note."""
+    order = _checked(session, order_id, version)
+    note = " ".join(note.split())[:200]
+    if not note:
+        raise OrderInvalid({"note": [N_("Say why the order is held.")]})
+    if order.status == "on_hold":
+        raise IllegalTransition(N_("The order is on hold already."))
+    manual = hold("manual", "", N_("Held by %(who)s: %(note)s", who=actor.label, note=note))
+    _move(session, actor, order, "on_hold", "order.held", holds=[manual])
+    return order
+
+
+def recheck(session: UrakataSession, order: Order, overrides: Iterable[str] = ()) -> list[dict]:
+    """The hold reasons that still apply (facts re-checked, judgements kept unless overridden)."""
+    overrides = set(overrides)
+    ship = {
+        "postal_code": order.ship_postal_code,
+        "prefecture": order.ship_prefecture,
+        "city": order.ship_city,
+        "street": order.ship_street,
+        "building": order.ship_building,
+        "name": order.ship_name,
+        "phone": order.ship_phone,
+    }
+    lines = [
+        {"sku": line.sku, "quantity": line.quantity, "unit_price_yen": line.unit_price_yen}
+        for line in order.lines
+    ]
+    fresh = _line_holds(session, lines) + _address_holds(ship)
+    judged = [h for h in order.holds if h["code"] in ("duplicate", "totals", "manual")]
+    return [h for h in fresh + judged if h["code"] not in overrides]
+
+
+def release(
+    session: UrakataSession,
+    *,
+    actor: Actor,
+    order_id: int,
+    version: int,
+    overrides: Iterable[str] = (),
+) -> Order:
+    """Release a held order: every reason must be fixed (re-checked) or overridden."""
+    order = _checked(session, order_id, version)
+    if order.status != "on_hold":
+        raise IllegalTransition(N_("Only an order on hold can be released."))
+    overrides = set(overrides)
+    refused = overrides - OVERRIDABLE
+    if refused:
+        raise IllegalTransition(
+            N_(
+                "These reasons cannot be overridden, only fixed: %(codes)s.",
+                codes=", ".join(sorted(refused)),
+            )
+        )
+    remaining = recheck(session, order, overrides)
+    if remaining:  # refused: nothing is written (the reasons are in the message)
+        raise IllegalTransition(
+            N_(
+                "The order still has hold reasons: %(reasons)s",
+                reasons=" / ".join(str(hold_message(h)) for h in remaining),
+            )
+        )
+    order.confirmed_at = utcnow()
+    data = {"overrides": sorted(overrides)} if overrides else None
+    _move(session, actor, order, "confirmed", "order.confirmed", holds=[], data=data)
+    _release_if_shippable(session, actor, order)
+    return order
+
+
+def edit_address(session: UrakataSession, *, actor: Actor, order_id: int, data: Any) -> Order:
+    """Correct the ship-to; the address checks run again and update the order's holds."""
+    try:
+        values = load_address_patch(data)
+    except ValidationError as exc:
+        raise OrderInvalid(exc.messages) from exc
+    order = _checked(session, order_id, values.pop("version"))
+    if order.status == "cancelled":
+        raise IllegalTransition(N_("A cancelled order cannot be changed."))
+    before = _ship_to(order)
+    if "postal_code" in values:
+        raw = values["postal_code"]
+        values["postal_code"] = jpaddress.normalise_postal_code(raw) or raw
+    if "phone" in values:
+        values["phone"] = jpaddress.normalise_phone(values["phone"]) or values["phone"]
+    for name, value in values.items():
+        setattr(order, f"ship_{name}", value)
+    changes = audit.diff(before, _ship_to(order))
+    if not changes:
+        return order
+    problems = _address_holds(_ship_to(order))
+    if order.status == "on_hold":
+        kept = [h for h in order.holds if not h["field"].startswith("ship_to.")]
+        order.holds = kept + problems
+    items = [{"sku": line.sku, "quantity": line.quantity} for line in order.lines]
+    order.duplicate_key = _duplicate_key(order.customer_email, _ship_to(order), items)
+    order.updated_at = utcnow()
+    _flush(session, order)
+    audit.record(
+        session,
+        actor,
+        "order.address_changed",
+        object_type="order",
+        object_id=order.id,
+        changes=changes,
+        data={"version": order.version},
+    )
+    if problems and order.status in ("confirmed", "released"):
+        # A confirmed or released order must not go on with an address it cannot ship to.
+        _move(session, actor, order, "on_hold", "order.held", holds=problems)
+    return order
+
+
+def _flush(session: UrakataSession, order: Order) -> None:
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise StaleOrder(f"order {order.external_id} was changed meanwhile") from exc
+
+
+def _ship_to(order: Order) -> dict[str, str]:
+    return {
+        "name": order.ship_name,
+        "postal_code": order.ship_postal_code,
+        "prefecture": order.ship_prefecture,
+        "city": order.ship_city,
+        "street": order.ship_street,
+        "building": order.ship_building,
+        "phone": order.ship_phone,
+    }
+
+
+def cancel(
+    session: UrakataSession, *, actor: Actor, order_id: int, version: int | None, reason: str
+) -> Order:
+    order = _checked(session, order_id, version)
+    if order.status == "cancelled":
+        raise IllegalTransition(N_("The order is cancelled already."))
+    order.cancelled_at = utcnow()
+    order.cancel_reason = " ".join(reason.split())[:200]
+    _move(
+        session,
+        actor,
+        order,
+        "cancelled",
+        "order.cancelled",
+        data={"reason": order.cancel_reason},
+    )
+    return order
+
+
+def record_payment(
+    session: UrakataSession, *, actor: Actor, order_id: int, version: int | None, status: str
+) -> Order:
+    """The payment's new state (deposit matched, authorised, refunded); a confirmed order
+    whose payment now clears is released with its ship-by clock."""
+    order = _checked(session, order_id, version)
+    if status not in ("unpaid", "authorized", "paid", "refunded"):
+        raise OrderInvalid({"payment_status": [N_("Choose one of: %(choices)s.",
+                            choices="unpaid, authorized, paid, refunded")]})  # fmt: skip
+    if order.status == "cancelled":
+        raise IllegalTransition(N_("A cancelled order cannot be changed."))
+    if status == order.payment_status:
+        return order
+    before = order.payment_status
+    order.payment_status = status
+    order.updated_at = utcnow()
+    _flush(session, order)
+    audit.record(
+        session,
+        actor,
+        "order.payment_recorded",
+        object_type="order",
+        object_id=order.id,
+        changes={"payment_status": (before, status)},
+        data={"version": order.version},
+    )
+    if order.status == "released" and not payment_clears(order.payment_method, status):
+        # Released orders go on to allocation: one whose money is gone must stop here.
+        message = N_(
+            "The payment is now %(status)s: the order cannot ship until it clears.",
+            status=status,
+        )
+        _move(session, actor, order, "on_hold", "order.held",
+              holds=[hold("payment", "payment_status", message)])  # fmt: skip
+    _release_if_shippable(session, actor, order)
+    return order
+
+
+# -- finding ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    status: str | None = None
+    hold: str | None = None
+    payment_status: str | None = None
+    ship_by_until: date | None = None
+    query: str = ""
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    items: list[Order]
+    next_after: int | None
+
+
+def list_orders(
+    session: UrakataSession, filters: OrderFilter = OrderFilter(), *, after_id=None, limit=50
+) -> OrderPage:
+    """The bound shop's orders, newest first (keyset by id)."""
+    stmt = _filtered(select(Order), filters).order_by(Order.id.desc()).limit(limit + 1)
+    if after_id:
+        stmt = stmt.where(Order.id < after_id)
+    rows = list(session.scalars(stmt))
+    items = rows[:limit]
+    return OrderPage(items, items[-1].id if len(rows) > limit else None)
+
+
+def queue(session: UrakataSession, filters: OrderFilter, limit: int = 200) -> list[Order]:
+    """The bound shop's open orders for the operators' queue, soonest ship-by first."""
+    stmt = _filtered(select(Order), filters)
+    if not filters.status:
+        stmt = stmt.where(Order.status.in_(("received", "on_hold", "confirmed", "released")))
+    order = (Order.ship_by_at.is_(None).desc(), Order.ship_by_at, Order.ordered_at)
+    return list(session.scalars(stmt.order_by(*order).limit(limit)))
+
+
+def _filtered(stmt, f: OrderFilter):
+    if f.status:
+        stmt = stmt.where(Order.status == f.status)
+    if f.hold:
+        stmt = stmt.where(Order.holds.contains([{"code": f.hold}]))
+    if f.payment_status:
+        stmt = stmt.where(Order.payment_status == f.payment_status)
+    if f.ship_by_until:
+        stmt = stmt.where(Order.ship_by_date <= f.ship_by_until)
+    if f.query:  # literal text: % and _ typed by an operator are not wildcards
+        stmt = stmt.where(
+            Order.external_id.icontains(f.query, autoescape=True)
+            | Order.customer_name.icontains(f.query, autoescape=True)
+            | Order.ship_name.icontains(f.query, autoescape=True)
+        )
+    return stmt
+
+
+_DAILY_SALES = text(
+    """
+    SELECT (o.ordered_at AT TIME ZONE :zone)::date AS day, l.sku,
+           sum(l.quantity) AS quantity, sum(l.amount_yen) AS amount_yen
+      FROM order_line l
+      JOIN sales_order o ON o.tenant_id = l.tenant_id AND o.id = l.order_id
+     WHERE l.tenant_id = :tenant AND o.status <> 'cancelled'
+       AND o.ordered_at >= :since AND o.ordered_at < :until
+       AND (CAST(:sku AS text) IS NULL OR l.sku = :sku)
+     GROUP BY 1, 2 ORDER BY 1, 2
+    """
+)
+
+
+@dataclass(frozen=True)
+class DailySales:
+    day: date
+    sku: str
+    quantity: int
+    amount_yen: int
+
+
+def daily_sales(
+    session: UrakataSession, *, since: date, until: date, sku: str | None = None
+) -> list[DailySales]:
+    """Units and yen per SKU per local day in [since, until), cancelled orders left out."""
+    tenant = session.get(Tenant, session.tenant_id)
+    zone = tenant.zone
+    start = datetime.combine(since, datetime.min.time(), tzinfo=zone)
+    end = datetime.combine(until, datetime.min.time(), tzinfo=zone)
+    rows = session.execute(
+        _DAILY_SALES,
+        {"tenant": session.tenant_id, "zone": tenant.timezone, "since": start, "until": end,
+         "sku": sku},
+    )  # fmt: skip
+    return [DailySales(r.day, r.sku, int(r.quantity), int(r.amount_yen)) for r in rows]
+
+
+def count_by_status(session: UrakataSession) -> dict[str, int]:
+    rows = session.execute(select(Order.status, func.count()).group_by(Order.status))
+    return {status: count for status, count in rows}
