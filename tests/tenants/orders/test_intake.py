@@ -136,6 +136,7 @@ def _line(**changes) -> dict:
         (_without("ship_to.city"), "ship_to.city", "required"),
         (_without("ship_to.postal_code"), "ship_to.postal_code", "required"),
         (_without("customer.name"), "customer.name", "required"),
+        (order_body(customer={"name": " \u3000 "}), "customer.name", "empty"),
         (_without("payment_method"), "payment_method", "required"),
         (_without("lines"), "lines", "required"),
         (order_body(lines=[]), "lines", "at least one line"),

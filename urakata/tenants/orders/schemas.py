@@ -47,12 +47,15 @@ class Prefecture(BaseField):
 class Address(BaseField):
     """Free text of an address line, NFKC-normalised with runs of spaces collapsed."""
 
-    def __init__(self, *, max_length: int, **kwargs):
+    def __init__(self, *, max_length: int, nonblank: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.max_length = max_length
+        self.nonblank = nonblank
 
     def _deserialize(self, value, attr, data, **kwargs) -> str:
         text = jpaddress.normalise_text(self._text(value))
+        if self.nonblank and not text:
+            raise ValidationError(N_("This field cannot be empty."))
         if len(text) > self.max_length:
             raise ValidationError(
                 N_(
@@ -113,7 +116,7 @@ class CustomerIn(Schema):
 
     error_messages = _SCHEMA_ERRORS
 
-    name = Address(max_length=100, required=True)
+    name = Address(max_length=100, nonblank=True, required=True)
     kana = Address(max_length=100)
     email = SingleLine(max_length=254)
     phone = SingleLine(max_length=20)
