@@ -341,6 +341,7 @@ NOSHI = ("御礼", "内祝", "御祝", "御中元")
 NOTES = ("置き配希望(玄関前)", "不在時は宅配ボックスへ", "領収書を同封してください")
 UNPAID_CANCEL_AFTER = timedelta(days=7)  # bank transfer / konbini not paid: cancelled
 PAYMENT_ARRIVES_AFTER = timedelta(days=2)
+TAKEN_AFTER = timedelta(minutes=3)  # the cart's sync runs every few minutes
 
 
 def _pick(rng: random.Random, mix) -> str:
@@ -504,8 +505,8 @@ def seed_orders(db: Database, tenants: dict[str, Tenant]) -> None:
                 for when, planned in history.orders_on(today - timedelta(days_ago), days_ago, now):
                     if days_ago > 1 and history.rng.random() < HOLD_TYPO_RATE:
                         history.with_postal_typo(planned)
-                    order = _take_in(session, planned)
-                    _follow_up(session, history.rng, operators[slug], order, planned, now - when)
+                    order = _take_in(session, planned, min(when + TAKEN_AFTER, now))
+                    _follow_up(session, history.rng, operators[slug], order, planned, when, now)
         off_sale = [p for p in products if p.status == "discontinued"]
         with db.tenant_session(tenant.id) as session:
             _open_holds(session, history, now, off_sale)
@@ -520,13 +521,20 @@ def _operators(db: Database) -> dict[str, Actor]:
         }
 
 
-def _take_in(session, planned: _Planned):
+def _take_in(session, planned: _Planned, taken: datetime | None = None):
+    """The order taken in at ``taken`` (default: now); its ship-by clock runs from then."""
     actor = Actor.system(f"demo seed: {planned.channel}")
-    return orders.intake(session, actor=actor, data=planned.data, channel=planned.channel)
+    return orders.intake(
+        session, actor=actor, data=planned.data, channel=planned.channel, now=taken
+    )
 
 
-def _follow_up(session, rng: random.Random, operator: Actor, order, planned, age) -> None:
-    """What happened to the order since: a fixed hold, a payment, a cancellation."""
+def _follow_up(
+    session, rng: random.Random, operator: Actor, order, planned, when: datetime, now: datetime
+) -> None:
+    """What happened to the order since: a fixed hold (the next morning), a payment, a
+    cancellation. Ship-by clocks start when each of these happened, not today."""
+    age = now - when
     if order.status == "on_hold" and age > timedelta(days=1):
         if planned.fixed_ship_to:
             postal_code = planned.fixed_ship_to["postal_code"]
@@ -534,12 +542,22 @@ def _follow_up(session, rng: random.Random, operator: Actor, order, planned, age
             order = orders.edit_address(session, actor=operator, order_id=order.id, data=data)
         overrides = set(order.hold_codes) & orders.OVERRIDABLE  # e.g. a customer's re-order
         orders.release(
-            session, actor=operator, order_id=order.id, version=order.version, overrides=overrides
+            session,
+            actor=operator,
+            order_id=order.id,
+            version=order.version,
+            overrides=overrides,
+            now=when + timedelta(days=1),
         )
     if order.status == "confirmed" and age > PAYMENT_ARRIVES_AFTER:  # prepaid, waiting
         if rng.random() < 0.9:
             orders.record_payment(
-                session, actor=operator, order_id=order.id, version=order.version, status="paid"
+                session,
+                actor=operator,
+                order_id=order.id,
+                version=order.version,
+                status="paid",
+                now=when + PAYMENT_ARRIVES_AFTER,
             )
         elif age > UNPAID_CANCEL_AFTER:
             _cancel(session, operator, order, "入金期限切れ(7日)")

@@ -199,6 +199,13 @@ def authenticate_token(session: Session, token: str) -> ApiKey | None:
     return row
 
 
+def use_is_stale(key: ApiKey, now: datetime | None = None) -> bool:
+    """Whether ``key``'s recorded last use (as read) is older than the resolution; a
+    request skips :func:`touch_last_used` (a round trip) when it is not."""
+    last = key.last_used_at
+    return last is None or last < (now or utcnow()) - LAST_USED_RESOLUTION
+
+
 def touch_last_used(session: Session, key_id: uuid.UUID) -> bool:
     """Record that the key was used, at most once per ``LAST_USED_RESOLUTION``.
 

@@ -322,56 +322,90 @@ def record_many(
     *,
     chain_id: uuid.UUID | None = None,
 ) -> list[Recorded]:
-    """Append many events (imports): lock the head, add every event, move the head.
+    """Append many events (an import, an order's moves): lock the head, add every event,
+    move the head.
 
-    The bodies are encoded in one pass and checked for floats in one read-back; the
-    events are streamed by COPY into a temporary table (COPY cannot write a table under
-    row-level security) and moved with one INSERT, which the policies check. The head's
-    lock is held from here to commit, as with :func:`record`.
+    The bodies are encoded in one pass and checked for floats in one read-back. A small
+    batch goes as one INSERT that also moves the head; a big one is streamed by COPY into
+    a temporary table (COPY cannot write a table under row-level security) and moved with
+    one INSERT, which the policies check. The head's lock is held from here to commit, as
+    with :func:`record`.
     """
     chain = _bind_chain(session, chain_id)
     events = list(events)
     if not events:
         return []
-    ensure_chain(session, chain)
-    head = session.execute(
-        text("SELECT seq, hash FROM chain_head WHERE tenant_id = :chain FOR UPDATE"),
-        {"chain": chain},
-    ).one()
-    seq, prev = head.seq, bytes(head.hash)
+    seq, prev = _lock_head(session, chain)
     occurred_at = utcnow()
     bodies = _bodies(chain, occurred_at, actor, events)
-    recorded = []
+    rows, recorded = [], []
+    for event, body in zip(events, bodies, strict=True):
+        seq += 1
+        digest = event_hash(chain, seq, prev, body)
+        rows.append(
+            (chain, seq, occurred_at, actor.type, actor.id, event.action,
+             event.object_type, str(event.object_id or ""), body, prev, digest)
+        )  # fmt: skip
+        recorded.append(Recorded(chain, seq, digest))
+        prev = digest
+    head = {"chain": chain, "seq": seq, "prev_hash": rows[-1][9], "hash": prev}
+    if len(rows) <= SMALL_BATCH:
+        _insert_small_batch(session, rows, head)
+    else:
+        _copy_batch(session, rows, head)
+    return recorded
+
+
+# A batch up to this size goes as one INSERT … VALUES with the head's move (one round
+# trip); a bigger one by COPY through a temporary table (three).
+SMALL_BATCH = 32
+
+
+def _lock_head(session: UrakataSession, chain: uuid.UUID) -> tuple[int, bytes]:
+    """Lock the chain's head (created on the chain's first event) until commit."""
+    lock = text("SELECT seq, hash FROM chain_head WHERE tenant_id = :chain FOR UPDATE")
+    head = session.execute(lock, {"chain": chain}).one_or_none()
+    if head is None:
+        ensure_chain(session, chain)
+        head = session.execute(lock, {"chain": chain}).one()
+    return head.seq, bytes(head.hash)
+
+
+_MOVE_HEAD = (
+    "UPDATE chain_head SET seq = :seq, prev_hash = :prev_hash, hash = :hash"
+    " WHERE tenant_id = :chain"
+)
+
+
+def _insert_small_batch(session: UrakataSession, rows: list[tuple], head: dict) -> None:
+    names = [f"{column}_{n}" for n in range(len(rows)) for column in _EVENT_NAMES]
+    values = ", ".join(
+        "(" + ", ".join(f":{column}_{n}" for column in _EVENT_NAMES) + ")" for n in range(len(rows))
+    )
+    params = dict(zip(names, (value for row in rows for value in row), strict=True))
+    statement = (
+        f"WITH head AS ({_MOVE_HEAD}) INSERT INTO audit_event ({_EVENT_COLUMNS}) VALUES {values}"
+    )
+    session.execute(text(statement), {**params, **head})
+
+
+def _copy_batch(session: UrakataSession, rows: list[tuple], head: dict) -> None:
     connection = session.connection()
     connection.exec_driver_sql(_BATCH_TABLE)
     driver = connection.connection.driver_connection
     with driver.cursor() as cursor, cursor.copy(_COPY_EVENTS) as copy:
         copy.set_types(_COPY_TYPES)
-        for event, body in zip(events, bodies, strict=True):
-            seq += 1
-            digest = event_hash(chain, seq, prev, body)
-            object_id = str(event.object_id or "")
-            copy.write_row(
-                (chain, seq, occurred_at, actor.type, actor.id, event.action,
-                 event.object_type, object_id, body, prev, digest)
-            )  # fmt: skip
-            recorded.append(Recorded(chain, seq, digest))
-            prev_hash, prev = prev, digest
+        for row in rows:
+            copy.write_row(row)
     connection.exec_driver_sql(_MOVE_BATCH)
-    session.execute(
-        text(
-            "UPDATE chain_head SET seq = :seq, prev_hash = :prev_hash, hash = :hash"
-            " WHERE tenant_id = :chain"
-        ),
-        {"seq": seq, "prev_hash": prev_hash, "hash": prev, "chain": chain},
-    )
-    return recorded
+    session.execute(text(_MOVE_HEAD), head)
 
 
-_EVENT_COLUMNS = (
-    "tenant_id, seq, occurred_at, actor_type, actor_id, action, object_type, object_id,"
-    " body, prev_hash, hash"
-)
+_EVENT_NAMES = (
+    "tenant_id", "seq", "occurred_at", "actor_type", "actor_id", "action", "object_type",
+    "object_id", "body", "prev_hash", "hash",
+)  # fmt: skip
+_EVENT_COLUMNS = ", ".join(_EVENT_NAMES)
 _BATCH_TABLE = (
     "CREATE TEMP TABLE IF NOT EXISTS audit_event_batch"
     " (LIKE audit_event INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"

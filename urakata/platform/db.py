@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData, create_engine, event, text
+from sqlalchemy import BigInteger, DateTime, Identity, MetaData, create_engine, event, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -61,6 +61,16 @@ class TenantOwned:
     tenant_id: Mapped[uuid.UUID] = mapped_column(
         Uuid(), primary_key=True, sort_order=-100, nullable=False
     )
+
+
+def row_id() -> Mapped[int]:
+    """The row's own id after ``tenant_id`` in a shop's composite key: an IDENTITY.
+
+    ``autoincrement=True`` names it the key's generated column (SQLAlchemy will not guess
+    in a composite key), so the ORM inserts many new rows with one statement and matches
+    the returned ids to them, instead of one INSERT per row.
+    """
+    return mapped_column(BigInteger, Identity(), primary_key=True, autoincrement=True)
 
 
 class TenantNotBound(RuntimeError):

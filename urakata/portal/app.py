@@ -80,12 +80,23 @@ def configure_i18n(app: Flask) -> None:
     _configure(app)
 
 
+def ship_day(day) -> str:
+    """A ship-by day as people read it: "2026-11-27 (金)" (the weekday in the UI language)."""
+    from flask_babel import format_date
+
+    return format_date(day, "yyyy-MM-dd (E)") if day else ""
+
+
 def configure_templates(app: Flask) -> None:
     from flask_babel import get_locale
 
     @app.context_processor
     def _helpers():
-        return {"role_label": lambda role: ROLE_LABELS[Role(role)], "get_locale": get_locale}
+        return {
+            "role_label": lambda role: ROLE_LABELS[Role(role)],
+            "get_locale": get_locale,
+            "ship_day": ship_day,
+        }
 
 
 def configure_blueprints(app: Flask) -> None:

@@ -157,6 +157,11 @@ def test_an_operator_holds_and_releases_an_order_with_an_override(db, world, por
     order = load(db, world.shop_a, order_id)
     assert order.status == "released" and order.ship_by_at is not None
     assert actions(db, world.shop_a)[-2:] == ["order.confirmed", "order.released"]
+    # The ship-by reads as the day to ship, with its weekday, not as a midnight deadline.
+    weekday = "月火水木金土日"[order.ship_by_date.weekday()]
+    shown = f"{order.ship_by_date.isoformat()} ({weekday})"
+    page = portal.get(url).get_data(as_text=True)
+    assert f'data-testid="order-ship-by">{shown}<' in page
 
 
 def test_an_empty_hold_note_comes_back_next_to_the_field(db, world, portal):

@@ -77,7 +77,7 @@ def test_cancel_with_and_without_a_version(client, db, world, key_a):
     order = create(client, key_a)
     stale = client.post(
         f"/api/v1/orders/{order['id']}/cancel",
-        json={"reason": "在庫切れ", "version": order["version"] - 1},
+        json={"reason": "在庫切れ", "version": order["version"] + 1},
         headers=key_a.headers,
     )
     assert stale.status_code == 409 and "read it again" in stale.get_json()["message"]

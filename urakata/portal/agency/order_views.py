@@ -9,7 +9,7 @@ shop, shows those and records the look.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import abort, render_template, request
 from flask_login import current_user
@@ -39,7 +39,7 @@ class QueueRow:
     total_yen: int
     ordered_at: str
     ship_by_at: datetime | None
-    ship_by: str
+    ship_by: date | None  # the local day it must ship on
 
     @property
     def sort_key(self) -> tuple:
@@ -68,7 +68,7 @@ def _rows_of(shop: Tenant, filters: OrderFilter):
                 o.total_yen,
                 local(o.ordered_at),
                 o.ship_by_at,
-                local(o.ship_by_at),
+                o.ship_by_date,
             )
             for o in queue(session, filters, limit=QUEUE_LIMIT)
         ]

@@ -139,6 +139,9 @@ class OrderOut(schemas.OrderOut):
     )
 
 
+ORDER_OUT = OrderOut()  # reused: dumping keeps no state in the schema
+
+
 class OrderQuery(StrictSchema):
     after = fields.Integer(
         validate=validate.Range(min=0),
@@ -259,7 +262,7 @@ def create_shop_order(body, idempotency_key: str | None = None):
         abort(422, messages={"json": exc.errors})
     except OrderConflict as exc:
         raise Conflict(description=str(exc.message)) from exc
-    answer = OrderOut().dump(order)
+    answer = ORDER_OUT.dump(order)
     if idempotency_key is not None:
         idempotency.record_answer(
             session,

@@ -8,7 +8,6 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     ForeignKeyConstraint,
-    Identity,
     Index,
     Integer,
     String,
@@ -16,7 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from urakata.platform.db import Base, TenantOwned, utcnow
+from urakata.platform.db import Base, TenantOwned, row_id, utcnow
 
 STATUSES = ("draft", "active", "discontinued")
 TEMPERATURE_ZONES = ("ambient", "chilled", "frozen")
@@ -44,7 +43,7 @@ class Product(TenantOwned, Base):
         CheckConstraint("coalesce(case_quantity, 1) > 0", name="case_quantity"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[int] = row_id()
     sku: Mapped[str] = mapped_column(String(64))
     jan: Mapped[str | None] = mapped_column(String(14))
     name: Mapped[str] = mapped_column(String(200))
@@ -91,7 +90,7 @@ class ProductBarcode(TenantOwned, Base):
         CheckConstraint("kind IN ('jan', 'gtin8', 'itf14', 'shop')", name="kind"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[int] = row_id()
     product_id: Mapped[int] = mapped_column(BigInteger)
     code: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(8))

@@ -10,7 +10,6 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKeyConstraint,
-    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -21,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from urakata.platform.db import Base, TenantOwned, utcnow
+from urakata.platform.db import Base, TenantOwned, row_id, utcnow
 
 CHANNELS = ("shopify", "rakuten", "amazon", "csv", "api", "manual")
 # Later issues add allocated → instructed → … → shipped after "released".
@@ -56,7 +55,7 @@ class Order(TenantOwned, Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[int] = row_id()
     channel: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str] = mapped_column(String(64))
     ordered_at: Mapped[datetime]
@@ -133,7 +132,7 @@ class OrderLine(TenantOwned, Base):
         CheckConstraint("tax_rate IN (8, 10)", name="tax_rate"),
     )  # fmt: skip
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[int] = row_id()
     order_id: Mapped[int] = mapped_column(BigInteger)
     line_no: Mapped[int] = mapped_column(Integer)
     sku: Mapped[str] = mapped_column(String(64))

@@ -9,6 +9,7 @@ a phone number of the wrong length) is accepted and becomes a hold reason.
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 from marshmallow import RAISE, Schema, ValidationError, fields
@@ -228,14 +229,21 @@ def flatten_errors(messages, prefix: str = "") -> dict[str, list]:
     return flat
 
 
+@functools.lru_cache(maxsize=64)
+def _order_in(zone: str) -> OrderIn:
+    """One schema per time zone, reused: a schema's load keeps no state, and building
+    one (with its nested schemas) costs more than checking an order."""
+    schema = OrderIn()
+    schema.context_zone = zone
+    return schema
+
+
 def load_order(data, *, zone: str = "Asia/Tokyo") -> dict:
     """Validate and normalise an order; raises ValidationError with flattened messages."""
     if not isinstance(data, dict):
         raise ValidationError({"_schema": [N_("Send a JSON object.")]})
-    schema = OrderIn()
-    schema.context_zone = zone
     try:
-        return schema.load(data)
+        return _order_in(zone).load(data)
     except ValidationError as exc:
         raise ValidationError(flatten_errors(exc.messages)) from exc
 

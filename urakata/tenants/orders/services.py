@@ -152,7 +152,8 @@ def _address_holds(ship: dict) -> list[dict]:
 
 def _line_holds(session: UrakataSession, lines: list[dict]) -> list[dict]:
     skus = {line["sku"] for line in lines}
-    products = {p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(skus)))}
+    columns = (Product.sku, Product.id, Product.status, Product.name, Product.tax_rate)
+    products = {p.sku: p for p in session.execute(select(*columns).where(Product.sku.in_(skus)))}
     holds = []
     for n, line in enumerate(lines):
         product = products.get(line["sku"])
@@ -187,9 +188,30 @@ def _line_holds(session: UrakataSession, lines: list[dict]) -> list[dict]:
     return holds
 
 
-def _duplicate_holds(session: UrakataSession, key: bytes, ordered_at: datetime) -> list[dict]:
-    other = session.scalar(
-        select(Order)
+def _duplicate_holds(other: str | None) -> list[dict]:
+    """The duplicate hold when ``other`` (an order number) looks like the same order."""
+    if other is None:
+        return []
+    message = N_(
+        "The same customer ordered the same items to the same address in order %(other)s.",
+        other=other,
+    )
+    return [hold("duplicate", "", message)]
+
+
+def _known_or_duplicate(
+    session: UrakataSession, values: dict, key: bytes, ordered_at: datetime
+) -> str | None:
+    """Refuse a channel order id the shop has already; else the order number of a
+    suspected duplicate (same key, not cancelled, within ``DUPLICATE_WINDOW``) or None.
+    One round trip asks both: the usual answer is "neither"."""
+    known = (
+        select(Order.id)
+        .where(Order.channel == values["channel"], Order.external_id == values["external_id"])
+        .scalar_subquery()
+    )
+    duplicate = (
+        select(Order.external_id)
         .where(
             Order.duplicate_key == key,
             Order.status != "cancelled",
@@ -197,14 +219,12 @@ def _duplicate_holds(session: UrakataSession, key: bytes, ordered_at: datetime) 
         )
         .order_by(Order.id)
         .limit(1)
+        .scalar_subquery()
     )
-    if other is None:
-        return []
-    message = N_(
-        "The same customer ordered the same items to the same address in order %(other)s.",
-        other=other.external_id,
-    )
-    return [hold("duplicate", "", message)]
+    known_id, other = session.execute(select(known, duplicate)).one()
+    if known_id is not None:
+        _refuse_known(session, values["channel"], values["external_id"])
+    return other
 
 
 def _customer_phone(value: str) -> str:
@@ -235,25 +255,37 @@ def _refuse_known(session: UrakataSession, channel: str, external_id: str) -> No
 
 
 def intake(
-    session: UrakataSession, *, actor: Actor, data: Any, channel: str | None = None
+    session: UrakataSession,
+    *,
+    actor: Actor,
+    data: Any,
+    channel: str | None = None,
+    now: datetime | None = None,
 ) -> Order:
     """Take an order in: validate, normalise, check, store; held or confirmed (and
     released when its payment clears). Raises :class:`OrderInvalid` or
-    :class:`OrderConflict` (the channel's order id is known already)."""
+    :class:`OrderConflict` (the channel's order id is known already).
+
+    The order is written once, in the state its checks lead to, and its moves
+    (received, then held or confirmed, then released) go on the ledger as one batch at
+    the end: the shop's chain head stays locked from there to commit, so the less
+    happens after it, the more orders the shop takes in at once. ``now`` is when the
+    order is taken in (the ship-by clock starts then); the demo's history passes it.
+    """
+    now = now or utcnow()
     tenant = session.get(Tenant, session.tenant_id)
     try:
         values = load_order(data, zone=tenant.timezone)
     except ValidationError as exc:
         raise OrderInvalid(exc.messages) from exc
     values["channel"] = channel or values.get("channel") or "api"
-    _refuse_known(session, values["channel"], values["external_id"])
     lines = [dict(line) for line in values["lines"]]
     ship, customer = values["ship_to"], values["customer"]
     customer_phone = _customer_phone(customer.get("phone", ""))
-    ordered_at = values.get("ordered_at") or utcnow()
-    holds = _line_holds(session, lines) + _address_holds(ship)
+    ordered_at = values.get("ordered_at") or now
     key = _duplicate_key(customer.get("email", ""), ship, lines)
-    holds += _duplicate_holds(session, key, ordered_at)
+    other = _known_or_duplicate(session, values, key, ordered_at)
+    holds = _line_holds(session, lines) + _address_holds(ship) + _duplicate_holds(other)
     money = _totals(
         lines,
         values.get("shipping_fee_yen", 0),
@@ -281,6 +313,7 @@ def intake(
         ordered_at=ordered_at,
         status="received",
         holds=[],
+        version=1,
         customer_name=customer["name"],
         customer_kana=customer.get("kana", ""),
         customer_email=customer.get("email", ""),
@@ -303,6 +336,8 @@ def intake(
         discount_yen=values.get("discount_yen", 0),
         notes=values.get("notes", ""),
         duplicate_key=key,
+        created_at=now,
+        updated_at=now,
         **money,
     )
     for n, line in enumerate(lines, start=1):
@@ -318,6 +353,7 @@ def intake(
                 amount_yen=line["amount_yen"],
             )
         )
+    moves = _intake_moves(session, order, holds, now)
     try:
         with session.begin_nested():  # a concurrent sender of the same order id waits here
             session.add(order)
@@ -327,12 +363,10 @@ def intake(
             raise
         _refuse_known(session, values["channel"], values["external_id"])
         raise
-    audit.record(
-        session,
-        actor,
+    received = audit.PendingEvent(
         "order.received",
-        object_type="order",
-        object_id=order.id,
+        "order",
+        order.id,
         data={
             "channel": order.channel,
             "external_id": order.external_id,
@@ -341,11 +375,32 @@ def intake(
             "payment_method": order.payment_method,
         },
     )
-    if holds:
-        _move(session, actor, order, "on_hold", "order.held", holds=holds)
-    else:
-        _confirm(session, actor, order)
+    events = [received] + [
+        audit.PendingEvent(action, "order", order.id, changes=changes, data=data)
+        for action, changes, data in moves
+    ]
+    audit.record_many(session, actor, events)
     return order
+
+
+def _intake_moves(
+    session: UrakataSession, order: Order, holds: list[dict], now: datetime
+) -> list[tuple[str, dict, dict]]:
+    """Put a new order in the state its checks lead to; the moves as (action, changes,
+    data) for the ledger, as :func:`_move` would record them one by one."""
+    version = {"version": order.version}
+    if holds:
+        order.status, order.holds = "on_hold", holds
+        changes = {"status": ("received", "on_hold"), "holds": ([], order.hold_codes)}
+        return [("order.held", changes, {**version, **_hold_data(holds)})]
+    order.status, order.confirmed_at = "confirmed", now
+    moves = [("order.confirmed", {"status": ("received", "confirmed")}, version)]
+    if payment_clears(order.payment_method, order.payment_status):
+        _start_clock(session, order, now)
+        order.status, order.released_at = "released", now
+        moves.append(("order.released", {"status": ("confirmed", "released")},
+                      {**version, **_clock_data(order)}))  # fmt: skip
+    return moves
 
 
 # -- moving between states -----------------------------------------------------------------
@@ -407,35 +462,37 @@ def payment_clears(method: str, status: str) -> bool:
     return status == "paid"  # bank_transfer, konbini: prepaid
 
 
-def _confirm(session: UrakataSession, actor: Actor, order: Order) -> None:
-    order.confirmed_at = utcnow()
-    _move(session, actor, order, "confirmed", "order.confirmed", holds=[])
-    _release_if_shippable(session, actor, order)
-
-
-def _release_if_shippable(session: UrakataSession, actor: Actor, order: Order) -> None:
+def _release_if_shippable(
+    session: UrakataSession, actor: Actor, order: Order, now: datetime | None = None
+) -> None:
     if order.status != "confirmed" or not payment_clears(
         order.payment_method, order.payment_status
     ):
         return
-    now = utcnow()
+    now = now or utcnow()
     if order.ship_by_at is None:
-        settings = get_settings(session)
-        tenant = session.get(Tenant, session.tenant_id)
-        clock = ship_by(
-            now,
-            cutoff=settings.same_day_cutoff,
-            zone=tenant.zone,
-            calendar=shop_calendar(session, settings.closed_days),
-        )
-        order.shippable_at, order.ship_by_date, order.ship_by_at = (
-            now,
-            clock.ship_date,
-            clock.deadline,
-        )
+        _start_clock(session, order, now)
     order.released_at = now
-    data = {"ship_by_date": order.ship_by_date.isoformat(), "ship_by_at": order.ship_by_at}
-    _move(session, actor, order, "released", "order.released", data=data)
+    _move(session, actor, order, "released", "order.released", data=_clock_data(order))
+
+
+def _start_clock(session: UrakataSession, order: Order, now: datetime) -> None:
+    """The ship-by clock of an order that became shippable ``now``: the shop's cutoff,
+    time zone and business calendar (public holidays, the shop's and the agency's closed
+    days) give the day it must ship and the deadline."""
+    settings = get_settings(session)
+    tenant = session.get(Tenant, session.tenant_id)
+    clock = ship_by(
+        now,
+        cutoff=settings.same_day_cutoff,
+        zone=tenant.zone,
+        calendar=shop_calendar(session, settings.closed_days),
+    )
+    order.shippable_at, order.ship_by_date, order.ship_by_at = now, clock.ship_date, clock.deadline
+
+
+def _clock_data(order: Order) -> dict:
+    return {"ship_by_date": order.ship_by_date.isoformat(), "ship_by_at": order.ship_by_at}
 
 
 def get_order(session: UrakataSession, order_id: int) -> Order:
@@ -492,8 +549,10 @@ def release(
     order_id: int,
     version: int,
     overrides: Iterable[str] = (),
+    now: datetime | None = None,
 ) -> Order:
-    """Release a held order: every reason must be fixed (re-checked) or overridden."""
+    """Release a held order: every reason must be fixed (re-checked) or overridden.
+    ``now`` (default: the present) is when; its ship-by clock starts then."""
     order = _checked(session, order_id, version)
     if order.status != "on_hold":
         raise IllegalTransition(N_("Only an order on hold can be released."))
@@ -514,10 +573,10 @@ def release(
                 reasons=" / ".join(str(hold_message(h)) for h in remaining),
             )
         )
-    order.confirmed_at = utcnow()
+    order.confirmed_at = now or utcnow()
     data = {"overrides": sorted(overrides)} if overrides else None
     _move(session, actor, order, "confirmed", "order.confirmed", holds=[], data=data)
-    _release_if_shippable(session, actor, order)
+    _release_if_shippable(session, actor, order, now)
     return order
 
 
@@ -603,10 +662,16 @@ def cancel(
 
 
 def record_payment(
-    session: UrakataSession, *, actor: Actor, order_id: int, version: int | None, status: str
+    session: UrakataSession,
+    *,
+    actor: Actor,
+    order_id: int,
+    version: int | None,
+    status: str,
+    now: datetime | None = None,
 ) -> Order:
     """The payment's new state (deposit matched, authorised, refunded); a confirmed order
-    whose payment now clears is released with its ship-by clock."""
+    whose payment now clears is released with its ship-by clock (started at ``now``)."""
     order = _checked(session, order_id, version)
     if status not in ("unpaid", "authorized", "paid", "refunded"):
         raise OrderInvalid({"payment_status": [N_("Choose one of: %(choices)s.",
@@ -636,7 +701,7 @@ def record_payment(
         )
         _move(session, actor, order, "on_hold", "order.held",
               holds=[hold("payment", "payment_status", message)])  # fmt: skip
-    _release_if_shippable(session, actor, order)
+    _release_if_shippable(session, actor, order, now)
     return order
 
 

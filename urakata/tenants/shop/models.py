@@ -6,10 +6,8 @@ import uuid
 from datetime import date, datetime, time
 
 from sqlalchemy import (
-    BigInteger,
     CheckConstraint,
     Date,
-    Identity,
     Integer,
     LargeBinary,
     String,
@@ -18,7 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from urakata.platform.db import Base, TenantOwned, utcnow
+from urakata.platform.db import Base, TenantOwned, row_id, utcnow
 
 SPLIT_POLICIES = ("ship_complete", "split_allowed", "partial_allowed")
 
@@ -66,7 +64,7 @@ class ShopSettingsVersion(TenantOwned, Base):
 
     __tablename__ = "shop_settings_version"
 
-    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    id: Mapped[int] = row_id()
     version: Mapped[int] = mapped_column(Integer)
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     changed_by: Mapped[uuid.UUID | None]
