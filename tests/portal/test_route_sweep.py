@@ -43,6 +43,7 @@ def _fillers(world, shop_a_ids: dict) -> dict:
         "product_id": shop_a_ids.get("product", 10**9),
         "order_id": shop_a_ids.get("order", 10**9),
         "name": "20260101T000000000000-x.eml",
+        "day": "2099-12-31",  # an agency closed day (agency admins only)
     }
 
 

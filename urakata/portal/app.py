@@ -101,7 +101,7 @@ def configure_templates(app: Flask) -> None:
 
 def configure_blueprints(app: Flask) -> None:
     from urakata.portal import home, ops
-    from urakata.portal.agency import ops_views  # noqa: F401
+    from urakata.portal.agency import calendar_views, ops_views  # noqa: F401
     from urakata.portal.agency import order_views as _agency_order_views  # noqa: F401
     from urakata.portal.agency import views as agency
     from urakata.portal.audit import views as audit

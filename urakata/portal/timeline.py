@@ -16,6 +16,8 @@ ACTION_LABELS = {
     "user.role_granted": _l("Role granted"),
     "operator.assigned": _l("Operator assigned"),
     "operator.unassigned": _l("Operator removed"),
+    "agency.closed_day_added": _l("Agency closed day added"),
+    "agency.closed_day_removed": _l("Agency closed day removed"),
     "settings.changed": _l("Settings changed"),
     "api_key.created": _l("API key created"),
     "api_key.revoked": _l("API key revoked"),

@@ -25,3 +25,11 @@ cron.register(
     job_timeout=300,
     name="purge-outbox",
 )
+cron.register(
+    run,
+    queue_name="maintenance",
+    args=("maintenance.purge_idempotency_keys", None, None, None, {}),
+    cron="29 3 * * *",  # daily, 03:29 UTC
+    job_timeout=600,
+    name="purge-idempotency-keys",
+)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from urakata.platform import outbox
 from urakata.platform.db import UrakataSession
 from urakata.worker.runtime import Context, tenant_job
@@ -17,6 +19,19 @@ def reconcile_outbox(session: UrakataSession, ctx: Context) -> int:
 @tenant_job("maintenance.purge_outbox", queue="maintenance", retry_intervals=(300,), timeout=300)
 def purge_outbox(session: UrakataSession, ctx: Context) -> int:
     return outbox.purge_done(session)
+
+
+@tenant_job(
+    "maintenance.purge_idempotency_keys", queue="maintenance", retry_intervals=(300,), timeout=600
+)
+def purge_idempotency_keys(session: UrakataSession, ctx: Context) -> int:
+    """Every shop's API idempotency keys past their day, one shop's session at a time."""
+    from urakata.platform.tenancy import Tenant, fan_out_across_tenants
+    from urakata.tenants.orders import idempotency
+
+    shops = list(session.scalars(select(Tenant.id).order_by(Tenant.slug)))
+    purged = fan_out_across_tenants(ctx.db, shops, idempotency.purge_expired)
+    return sum(purged.values())
 
 
 @tenant_job("maintenance.selftest", queue="default", retry_intervals=(5, 10), timeout=15)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectField, StringField
+from wtforms import EmailField, SelectField, StringField, ValidationError
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, Regexp
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp
 
 from urakata.platform.tenancy import SLUG_RE
 
@@ -47,3 +49,20 @@ class InviteStaffForm(FlaskForm):
         _l("Shop"),
         description=_l("Operators start with one shop; auditors may audit one shop or all."),
     )
+
+
+def _iso_day(form, field) -> None:
+    try:
+        field.day = date.fromisoformat(field.data.strip())
+    except ValueError:
+        raise ValidationError(_l("Give the day as YYYY-MM-DD.")) from None
+
+
+class ClosedDayForm(FlaskForm):
+    day = StringField(
+        _l("Day"),
+        validators=[InputRequired(message=_l("Give the day as YYYY-MM-DD.")), _iso_day],
+        description=_l("The warehouse does not ship for any shop that day."),
+        render_kw={"type": "date"},
+    )
+    note = StringField(_l("Why (shown to operators)"), validators=[Optional(), Length(max=200)])

@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from urakata.platform.db import UrakataSession, utcnow
@@ -23,6 +24,9 @@ from urakata.tenants.orders.models import IdempotencyKey
 
 ORDERS_CREATE = "orders.create"
 KEY_MAX = 200
+# How long a key answers a retry. A shop's system retries within minutes or hours; after
+# a day the order itself answers (its channel order id is unique: a late resend is 409).
+KEEP_FOR = timedelta(days=1)
 # Written with the claim and replaced by the real answer before the transaction commits.
 _PENDING_STATUS = 0
 
@@ -99,3 +103,10 @@ def record_answer(
         .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
         .values(status_code=status_code, response=response)
     )
+
+
+def purge_expired(session: UrakataSession, now: datetime | None = None) -> int:
+    """Delete the shop's keys older than :data:`KEEP_FOR`; how many went."""
+    cutoff = (now or utcnow()) - KEEP_FOR
+    result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < cutoff))
+    return result.rowcount
