@@ -20,7 +20,9 @@ from typing import Any
 
 from marshmallow import ValidationError
 from sqlalchemy import func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from urakata.platform import audit, jpaddress
@@ -33,7 +35,7 @@ from urakata.platform.tenancy import Tenant, get_scoped
 from urakata.tenants.catalog.models import Product
 from urakata.tenants.orders.models import Order, OrderLine
 from urakata.tenants.orders.schemas import load_address_patch, load_order
-from urakata.tenants.shop.services import get_settings
+from urakata.tenants.shop.models import ShopSettings
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "received": frozenset({"on_hold", "confirmed", "cancelled"}),
@@ -354,15 +356,8 @@ def intake(
             )
         )
     moves = _intake_moves(session, order, holds, now)
-    try:
-        with session.begin_nested():  # a concurrent sender of the same order id waits here
-            session.add(order)
-            session.flush()
-    except IntegrityError as exc:
-        if "uq_sales_order_tenant_id_channel_external_id" not in str(exc.orig):
-            raise
+    if not _insert_new(session, order):  # a concurrent sender of the same order id won
         _refuse_known(session, values["channel"], values["external_id"])
-        raise
     received = audit.PendingEvent(
         "order.received",
         "order",
@@ -381,6 +376,56 @@ def intake(
     ]
     audit.record_many(session, actor, events)
     return order
+
+
+_ORDER = Order.__table__
+_LINE = OrderLine.__table__
+_INSERT_ORDER = (
+    pg_insert(_ORDER)
+    .on_conflict_do_nothing(index_elements=["tenant_id", "channel", "external_id"])
+    .returning(*_ORDER.columns)
+)
+_INSERT_LINES = pg_insert(_LINE).returning(_LINE.c.id, sort_by_parameter_order=True)
+
+
+def _insert_new(session: UrakataSession, order: Order) -> bool:
+    """Insert a new order and its lines with two statements, then hand them to the session
+    as loaded rows; False (nothing written) when the shop has the channel's order id.
+
+    The unit of work would do the same with a savepoint around it (the unique index is
+    how a concurrent sender of the same order is caught) and cost more than the checks;
+    ``ON CONFLICT DO NOTHING`` waits for that sender's commit and answers without an error.
+    """
+    values = {
+        column.key: getattr(order, column.key)
+        for column in _ORDER.columns
+        if column.key != "id" and getattr(order, column.key) is not None
+    }
+    values["tenant_id"] = session.tenant_id
+    row = session.execute(_INSERT_ORDER, values).one_or_none()
+    if row is None:
+        return False
+    lines = list(order.lines)
+    rows = [
+        {c.key: getattr(line, c.key) for c in _LINE.columns if c.key != "id"}
+        | {"tenant_id": session.tenant_id, "order_id": row.id}
+        for line in lines
+    ]
+    ids = session.execute(_INSERT_LINES, rows).scalars().all()
+    for line, line_id, line_row in zip(lines, ids, rows, strict=True):
+        _as_loaded(line, {**line_row, "id": line_id})
+    _as_loaded(order, row._asdict())
+    set_committed_value(order, "lines", lines)
+    for line in lines:
+        set_committed_value(line, "order", order)
+    session.add(order)  # persistent, clean: nothing left to flush
+    return True
+
+
+def _as_loaded(obj, row: dict) -> None:
+    for key, value in row.items():
+        set_committed_value(obj, key, value)
+    make_transient_to_detached(obj)
 
 
 def _intake_moves(
@@ -480,13 +525,13 @@ def _start_clock(session: UrakataSession, order: Order, now: datetime) -> None:
     """The ship-by clock of an order that became shippable ``now``: the shop's cutoff,
     time zone and business calendar (public holidays, the shop's and the agency's closed
     days) give the day it must ship and the deadline."""
-    settings = get_settings(session)
+    # Two columns of the settings row, not the row (its logo can be half a megabyte).
+    cutoff, closed_days = session.execute(
+        select(ShopSettings.same_day_cutoff, ShopSettings.closed_days)
+    ).one()
     tenant = session.get(Tenant, session.tenant_id)
     clock = ship_by(
-        now,
-        cutoff=settings.same_day_cutoff,
-        zone=tenant.zone,
-        calendar=shop_calendar(session, settings.closed_days),
+        now, cutoff=cutoff, zone=tenant.zone, calendar=shop_calendar(session, closed_days)
     )
     order.shippable_at, order.ship_by_date, order.ship_by_at = now, clock.ship_date, clock.deadline
 
