@@ -19,7 +19,7 @@ import functools
 import io
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +30,16 @@ from sqlalchemy import text
 
 from urakata.platform import audit, tasks
 from urakata.platform.audit import Actor, PendingEvent
+from urakata.platform.csvfiles import (
+    FORMULA_START,
+    CellError,
+    CsvUnreadable,
+    decode,
+    delimiter,
+    encode_csv,
+    header_key,
+    neutralise,
+)
 from urakata.platform.db import UrakataSession
 from urakata.platform.fields import N_, Message
 from urakata.tenants.catalog.models import Product
@@ -95,37 +105,10 @@ VALUES_JA = {
     "temperature_zone": {"ambient": "常温", "chilled": "冷蔵", "frozen": "冷凍"},
 }
 VALUES_FROM_JA = {f: {ja: en for en, ja in m.items()} for f, m in VALUES_JA.items()}
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-GETA = "〓"  # what a CP932 export writes for a character CP932 lacks (the printer's mark)
-
-
-def _header_key(header: str) -> str:
-    """NFKC, lower case, no spaces: 'ＪＡＮ コード' and 'jan code' compare as written."""
-    return "".join(unicodedata.normalize("NFKC", header).lower().split())
-
-
 HEADER_FIELDS: dict[str, str] = {}
 for _column in COLUMNS:
     for _name in (_column.field, _column.ja, *_column.aliases):
-        HEADER_FIELDS[_header_key(_name)] = _column.field
-
-
-class CsvUnreadable(ValueError):
-    """The file as a whole cannot be read as a product CSV; ``message`` says why."""
-
-    def __init__(self, message: Message):
-        super().__init__(str(message))
-        self.message = message
-
-
-@dataclass(frozen=True)
-class CellError:
-    """One problem: the spreadsheet row (the header is row 1), the file's column name."""
-
-    row: int
-    column: str
-    field: str
-    message: Message
+        HEADER_FIELDS[header_key(_name)] = _column.field
 
 
 @dataclass(frozen=True)
@@ -237,33 +220,6 @@ Progress = Callable[[int, int], None]
 
 # -- reading ------------------------------------------------------------------------------
 
-_SUSPICIOUS = re.compile("[\x00\x80-\x9f\ue000-\uf8ff]")
-_NOT_TEXT = N_(
-    "The file is neither UTF-8 nor Shift_JIS (CP932) text. Save it as CSV (UTF-8) and"
-    " upload it again."
-)
-
-
-def _suspicious(decoded: str) -> bool:
-    """NUL, C1 controls and private-use characters: bytes that only decoded by accident."""
-    return _SUSPICIOUS.search(decoded) is not None
-
-
-def decode(data: bytes) -> tuple[str, str]:
-    """The text and its encoding: UTF-8 (a BOM is dropped), else CP932; strictly."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        candidates = [("utf-8-sig", data[3:])]
-    else:
-        candidates = [("utf-8", data), ("cp932", data)]
-    for encoding, raw in candidates:
-        try:
-            decoded = raw.decode(encoding.replace("-sig", ""))
-        except UnicodeDecodeError:
-            continue
-        if not _suspicious(decoded):
-            return decoded, encoding
-    raise CsvUnreadable(_NOT_TEXT)
-
 
 def map_header(headers: Sequence[str]) -> tuple[HeaderMapping, list[CellError]]:
     """Which field each column fills; missing required columns and duplicates are errors."""
@@ -271,7 +227,7 @@ def map_header(headers: Sequence[str]) -> tuple[HeaderMapping, list[CellError]]:
     errors: list[CellError] = []
     seen: dict[str, str] = {}
     for header in headers:
-        name = HEADER_FIELDS.get(_header_key(header))
+        name = HEADER_FIELDS.get(header_key(header))
         if name is not None and name in seen:
             errors.append(
                 CellError(
@@ -315,10 +271,6 @@ def map_header(headers: Sequence[str]) -> tuple[HeaderMapping, list[CellError]]:
     return mapping, errors
 
 
-def _delimiter(first_line: str) -> str:
-    return "\t" if "\t" in first_line and "," not in first_line else ","
-
-
 def read_csv(data: bytes) -> CsvFile:
     """Decode, split into records and map the header. Raises :class:`CsvUnreadable`."""
     return parse_text(*decode(data))
@@ -330,7 +282,7 @@ def parse_text(decoded: str, encoding: str) -> CsvFile:
         raise CsvUnreadable(N_("The file is empty."))
     reader = csv.reader(
         io.StringIO(decoded, newline=""),
-        delimiter=_delimiter(decoded.split("\n", 1)[0]),
+        delimiter=delimiter(decoded.split("\n", 1)[0]),
         strict=True,
     )
     try:
@@ -986,11 +938,6 @@ _EXPORT_CODES = text(
 )
 
 
-def neutralise(cell: str) -> str:
-    """A cell a spreadsheet would run as a formula gets a leading apostrophe."""
-    return "'" + cell if cell.startswith(FORMULA_START) else cell
-
-
 def export_headers(language: str = "ja") -> list[str]:
     return [c.ja if language == "ja" else c.en for c in COLUMNS]
 
@@ -1034,48 +981,6 @@ def export_rows(
                 neutralise(_export_cell(c.field, values[c.field], tz, language)) for c in COLUMNS
             ]
         after = rows[-1]["id"]
-
-
-def _encode_cp932(line: str) -> bytes:
-    try:
-        return line.encode("cp932")
-    except UnicodeEncodeError:
-        return "".join(ch if _cp932_ok(ch) else GETA for ch in line).encode("cp932")
-
-
-def _cp932_ok(ch: str) -> bool:
-    try:
-        ch.encode("cp932")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def encode_csv(rows: Iterable[list[str]], encoding: str = "utf-8") -> Iterator[bytes]:
-    """CSV lines (CRLF, as spreadsheets write them) as bytes: UTF-8 with a BOM, or CP932.
-
-    CP932 lacks some characters (emoji, a few kanji variants): those are written as 〓,
-    the printers' mark for a missing glyph; UTF-8 keeps everything.
-    """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    if encoding != "cp932":
-        yield b"\xef\xbb\xbf"
-    pending = 0
-    for row in rows:
-        writer.writerow(row)
-        pending += 1
-        if pending >= 500:
-            yield _flush(buffer, encoding)
-            pending = 0
-    yield _flush(buffer, encoding)
-
-
-def _flush(buffer: io.StringIO, encoding: str) -> bytes:
-    chunk = buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
-    return _encode_cp932(chunk) if encoding == "cp932" else chunk.encode("utf-8")
 
 
 def export_csv(
