@@ -40,6 +40,30 @@ class CellError:
     message: Message
 
 
+ERRORS_KEPT = 200  # errors a task keeps for its page (their count is kept too)
+
+
+def error_rows(errors: list[CellError], limit: int = ERRORS_KEPT) -> list[dict]:
+    """Errors as plain JSON (a task's result): the message keeps its msgid and params."""
+    return [
+        {
+            "row": e.row,
+            "column": e.column,
+            "field": e.field,
+            "msgid": e.message.msgid,
+            "params": e.message.params,
+        }
+        for e in errors[:limit]
+    ]
+
+
+def errors_from_rows(rows: list[dict]) -> list[CellError]:
+    return [
+        CellError(r["row"], r["column"], r["field"], Message(r["msgid"], **r["params"]))
+        for r in rows
+    ]
+
+
 def header_key(header: str) -> str:
     """NFKC, lower case, no spaces: 'ＪＡＮ コード' and 'jan code' compare as written."""
     return "".join(unicodedata.normalize("NFKC", header).lower().split())

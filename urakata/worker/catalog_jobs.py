@@ -14,7 +14,7 @@ import uuid
 
 from sqlalchemy import update
 
-from urakata.platform import audit, tasks
+from urakata.platform import audit, csvfiles, tasks
 from urakata.platform.db import UrakataSession
 from urakata.platform.tasks import ShopTask
 from urakata.platform.tenancy import Tenant
@@ -94,7 +94,7 @@ def import_products(session: UrakataSession, ctx: Context, *, task_id: str) -> d
     result = {"filename": upload.get("filename", ""), **check.summary()}
     if not check.ok:
         # The shop changed since the portal's check: say what, import nothing.
-        result |= {"errors": csvio.error_rows(check.errors), "error_count": len(check.errors)}
+        result |= {"errors": csvfiles.error_rows(check.errors), "error_count": len(check.errors)}
         tasks.fail_task(session, task.id, message="ImportInvalid")
         _set_result(session, task.id, result)
         return result

@@ -32,7 +32,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
-from urakata.platform import tasks
+from urakata.platform import csvfiles, tasks
 from urakata.platform.tasks import ShopTask, TaskStatus
 from urakata.platform.tenancy import NotFound
 from urakata.portal.access import has_permission, require_permission
@@ -524,7 +524,7 @@ def product_import_task(task_id: uuid.UUID):
     require_permission("catalog.edit")
     task = _import_task_or_404(task_id)
     result = task.result or {}
-    errors = csvio.errors_from_rows(result.get("errors", []))
+    errors = csvfiles.errors_from_rows(result.get("errors", []))
     return render_template(
         "shop/catalog_import_task.html",
         shop=g.shop,

@@ -870,7 +870,6 @@ def import_products(
 IMPORT_KIND = "catalog.import"
 IMPORT_JOB = "catalog.import_products"
 IMPORT_QUEUE = "default"
-ERRORS_KEPT = 200  # errors a task keeps for its page (their count is kept too)
 
 
 def start_import(
@@ -901,27 +900,6 @@ def start_import(
         }
     }
     return task
-
-
-def error_rows(errors: list[CellError], limit: int = ERRORS_KEPT) -> list[dict]:
-    """Errors as plain JSON (a task's result): the message keeps its msgid and params."""
-    return [
-        {
-            "row": e.row,
-            "column": e.column,
-            "field": e.field,
-            "msgid": e.message.msgid,
-            "params": e.message.params,
-        }
-        for e in errors[:limit]
-    ]
-
-
-def errors_from_rows(rows: list[dict]) -> list[CellError]:
-    return [
-        CellError(r["row"], r["column"], r["field"], Message(r["msgid"], **r["params"]))
-        for r in rows
-    ]
 
 
 # -- exporting ----------------------------------------------------------------------------

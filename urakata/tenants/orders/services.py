@@ -263,10 +263,14 @@ def intake(
     data: Any,
     channel: str | None = None,
     now: datetime | None = None,
+    ledger: list[audit.PendingEvent] | None = None,
 ) -> Order:
     """Take an order in: validate, normalise, check, store; held or confirmed (and
     released when its payment clears). Raises :class:`OrderInvalid` or
     :class:`OrderConflict` (the channel's order id is known already).
+
+    ``ledger``: a list to put the order's events on instead of recording them; a file
+    import collects every order's events and records them as one batch at the end.
 
     The order is written once, in the state its checks lead to, and its moves
     (received, then held or confirmed, then released) go on the ledger as one batch at
@@ -374,7 +378,10 @@ def intake(
         audit.PendingEvent(action, "order", order.id, changes=changes, data=data)
         for action, changes, data in moves
     ]
-    audit.record_many(session, actor, events)
+    if ledger is None:
+        audit.record_many(session, actor, events)
+    else:
+        ledger.extend(events)
     return order
 
 

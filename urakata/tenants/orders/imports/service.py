@@ -1,0 +1,251 @@
+"""Order files from the carts: checked whole, then taken in all at once (or only the valid
+orders, when the user says so).
+
+:func:`check_file` reads the file (UTF-8 or CP932, comma or tab), turns its rows into
+orders (``formats``), validates each with the order service's own schema and names every
+problem by row and column; it writes nothing. :func:`import_orders` takes a checked file
+in through :func:`~urakata.tenants.orders.services.intake` — the same checks and holds
+as the API — in the caller's transaction: every order of the file or none. Orders the
+shop has already (the channel's order number) are counted, not taken again, so importing
+the same file twice changes nothing. The ledger gets one event for the import and each
+order's own events, recorded together as batches at the end: the shop's chain is locked
+only from then to commit, not while the orders are checked.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from urakata.platform import audit
+from urakata.platform.audit import Actor, PendingEvent
+from urakata.platform.csvfiles import CellError, CsvUnreadable, decode, delimiter
+from urakata.platform.db import UrakataSession
+from urakata.platform.fields import N_
+from urakata.tenants.orders.imports.formats import FORMATS, FileOrder, Format, read_orders
+from urakata.tenants.orders.models import Order
+from urakata.tenants.orders.schemas import load_order
+from urakata.tenants.orders.services import OrderConflict, OrderInvalid, intake
+
+MAX_BYTES = 50 * 1024 * 1024
+MAX_LINES = 200_000
+LEDGER_BATCH = 5_000  # events per record_many call at the end of an import
+IMPORT_ACTION = "orders.imported"
+
+
+class ImportInvalid(ValueError):
+    """The file has errors and the user did not choose to import only the valid orders."""
+
+    def __init__(self, errors: list[CellError]):
+        super().__init__(f"{len(errors)} errors")
+        self.errors = errors
+
+
+@dataclass
+class FileCheck:
+    """What a file holds and what is wrong with it; nothing written."""
+
+    format: Format
+    encoding: str
+    sha256: str
+    lines: int
+    orders: list[FileOrder]
+    errors: list[CellError]
+    invalid: set[str] = field(default_factory=set)  # order numbers with an error
+    existing: set[str] = field(default_factory=set)  # order numbers the shop has already
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def valid_new(self) -> list[FileOrder]:
+        skip = self.invalid | self.existing
+        return [o for o in self.orders if o.external_id not in skip]
+
+    def summary(self) -> dict:
+        return {
+            "format": self.format.key,
+            "encoding": self.encoding,
+            "sha256": self.sha256,
+            "lines": self.lines,
+            "orders": len(self.orders),
+            "existing": len(self.existing),
+            "invalid": len(self.invalid),
+            "error_count": len(self.errors),
+        }
+
+
+@dataclass(frozen=True)
+class Imported:
+    created: int
+    held: int
+    existing: int
+    skipped_invalid: int
+
+    def as_dict(self) -> dict:
+        return {
+            "created": self.created,
+            "held": self.held,
+            "existing": self.existing,
+            "skipped_invalid": self.skipped_invalid,
+        }
+
+
+def read_file(data: bytes) -> tuple[str, str, list[str], list[tuple[int, list[str]]]]:
+    """Decode and split a file: (encoding, sha256, header, records with their row numbers).
+
+    Raises :class:`CsvUnreadable` for a file too big, empty, in another encoding, or with
+    broken quotes. Blank lines are skipped; CRLF, LF and a mix of both read alike.
+    """
+    if len(data) > MAX_BYTES:
+        raise CsvUnreadable(
+            N_(
+                "The file is %(size)s MB; an order file may be at most %(limit)s MB."
+                " Split it and upload the parts.",
+                size=format(len(data) / 1024 / 1024, ".1f"),
+                limit=MAX_BYTES // 1024 // 1024,
+            )
+        )
+    text, encoding = decode(data)
+    if not text.strip():
+        raise CsvUnreadable(N_("The file is empty."))
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=delimiter(text.split("\n", 1)[0]), strict=True
+    )
+    try:
+        header = [h.strip().lstrip("\ufeff") for h in next(reader)]
+        records = [(n, cells) for n, cells in enumerate(reader, start=2) if "".join(cells).strip()]
+    except csv.Error as exc:
+        raise CsvUnreadable(
+            N_(
+                "The file is not valid CSV near line %(line)d: check its quotes.",
+                line=reader.line_num,
+            )  # fmt: skip
+        ) from exc
+    if len(records) > MAX_LINES:
+        raise CsvUnreadable(
+            N_(
+                "A file may hold at most %(limit)s order lines; this one has %(count)s.",
+                limit=format(MAX_LINES, ","),
+                count=format(len(records), ","),
+            )
+        )
+    if not records:
+        raise CsvUnreadable(N_("The file has a header but no order rows."))
+    return encoding, hashlib.sha256(data).hexdigest(), header, records
+
+
+def check_file(
+    session: UrakataSession,
+    format_key: str,
+    data: bytes,
+    *,
+    zone: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> FileCheck:
+    """Read and validate a whole file against the shop; raises :class:`CsvUnreadable`."""
+    fmt = FORMATS[format_key]
+    encoding, digest, header, records = read_file(data)
+    orders, errors = read_orders(fmt, header, records)
+    check = FileCheck(fmt, encoding, digest, len(records), orders, errors)
+    for error in errors:
+        if error.field == "external_id" and error.row > 1:
+            check.invalid.update(o.external_id for o in orders if error.row in o.rows)
+    for n, order in enumerate(orders, start=1):
+        try:
+            load_order({**order.body, "channel": fmt.channel}, zone=zone)
+        except ValidationError as exc:
+            check.invalid.add(order.external_id)
+            check.errors.extend(_cell_errors(order, exc.messages))
+        if progress and n % 1000 == 0:
+            progress(n, len(orders))
+    check.errors.sort(key=lambda e: (e.row, e.column))
+    check.existing = _existing(session, fmt.channel, [o.external_id for o in orders])
+    return check
+
+
+def _cell_errors(order: FileOrder, messages: dict) -> list[CellError]:
+    """The order schema's flattened errors (``lines[1].quantity``) at the file's cells."""
+    return [
+        CellError(*order.cell_of(path), path, message)
+        for path, texts in messages.items()
+        for message in texts
+    ]
+
+
+def _existing(session: UrakataSession, channel: str, numbers: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(numbers), 5_000):
+        chunk = numbers[start : start + 5_000]
+        found.update(
+            session.scalars(
+                select(Order.external_id).where(
+                    Order.channel == channel, Order.external_id.in_(chunk)
+                )
+            )
+        )
+    return found
+
+
+def import_orders(
+    session: UrakataSession,
+    *,
+    actor: Actor,
+    check: FileCheck,
+    filename: str,
+    only_valid: bool = False,
+    now: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Imported:
+    """Take the file's new orders in (all of them, or with ``only_valid`` the ones without
+    an error, which the ledger records). Raises :class:`ImportInvalid` when the file has
+    errors and ``only_valid`` is not set: then nothing is written."""
+    if check.errors and not only_valid:
+        raise ImportInvalid(check.errors)
+    events: list[PendingEvent] = []
+    created = held = 0
+    todo = check.valid_new
+    existing, invalid = len(check.existing), len(check.invalid)
+    for n, file_order in enumerate(todo, start=1):
+        try:
+            order = intake(
+                session,
+                actor=actor,
+                data=file_order.body,
+                channel=check.format.channel,
+                now=now,
+                ledger=events,
+            )
+        except OrderConflict:  # taken in meanwhile (the API, a webhook): it is there
+            existing += 1
+            continue
+        except OrderInvalid as exc:  # a rule across fields (a discount over the total)
+            errors = _cell_errors(file_order, exc.errors)
+            if not only_valid:
+                raise ImportInvalid(errors) from exc
+            check.errors.extend(errors)
+            invalid += 1
+            continue
+        created += 1
+        held += order.status == "on_hold"
+        if progress and n % 200 == 0:
+            progress(n, len(todo))
+    result = Imported(created, held, existing, invalid)
+    summary = {
+        "filename": filename[:200],
+        **check.summary(),
+        **result.as_dict(),
+        "only_valid": only_valid,
+    }
+    events.insert(0, PendingEvent(IMPORT_ACTION, "order_import", check.sha256[:16], data=summary))
+    for start in range(0, len(events), LEDGER_BATCH):
+        audit.record_many(session, actor, events[start : start + LEDGER_BATCH])
+    return result
