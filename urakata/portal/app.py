@@ -111,6 +111,7 @@ def configure_blueprints(app: Flask) -> None:
     from urakata.portal.shop import apikey_views, settings_views  # noqa: F401
     from urakata.portal.shop import blueprint as shop
     from urakata.portal.shop import catalog_views as _catalog_views  # noqa: F401
+    from urakata.portal.shop import order_import_views as _order_import_views  # noqa: F401
     from urakata.portal.shop import order_views as _order_views  # noqa: F401
     from urakata.portal.shop import task_views as _task_views  # noqa: F401
     from urakata.portal.shop import views as _shop_views  # noqa: F401

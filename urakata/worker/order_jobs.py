@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from urakata.platform import audit, jpaddress, tasks
+from urakata.platform.csvfiles import encode_csv, neutralise
 from urakata.platform.db import UrakataSession
 from urakata.platform.tenancy import Tenant
-from urakata.platform.csvfiles import encode_csv, neutralise
 from urakata.tenants.orders.models import Order
 from urakata.tenants.orders.services import OrderFilter, _filtered, list_orders
 from urakata.worker.runtime import Context, tenant_job

@@ -9,6 +9,7 @@ JOB_MODULES = (
     "urakata.worker.catalog_jobs",
     "urakata.worker.mail_jobs",
     "urakata.worker.maintenance",
+    "urakata.worker.order_import_jobs",
     "urakata.worker.order_jobs",
     "urakata.worker.task_jobs",
 )

@@ -95,9 +95,8 @@ def test_errors_name_row_and_column_and_nothing_is_imported(db, shops):
     assert [(e.row, e.column, e.field) for e in check.errors] == [(4, "数量", "lines[0].quantity")]
     assert "1 to" in str(check.errors[0].message) or "1" in str(check.errors[0].message.params)
     assert check.invalid == {"TEL-20261120-0002"}
-    with pytest.raises(ImportInvalid):
-        with db.tenant_session(shop_a.id) as s:
-            import_orders(s, actor=OPERATOR, check=check, filename="x.csv", now=NOW)
+    with pytest.raises(ImportInvalid), db.tenant_session(shop_a.id) as s:
+        import_orders(s, actor=OPERATOR, check=check, filename="x.csv", now=NOW)
     assert _orders(db, shop_a) == {}
 
 
@@ -173,9 +172,9 @@ def test_a_discount_over_the_total_is_an_error_at_import_too(db, shops):
     data = sample("generic_orders.csv").decode().replace(",0,500,,HT-KYU", ",0,9999,,HT-KYU")
     check = _check(db, shop_a, "generic", data.encode())
     assert check.ok  # a rule across fields: the order service applies it
-    with pytest.raises(ImportInvalid) as caught:  # the job's transaction rolls back
-        with db.tenant_session(shop_a.id) as s:
-            import_orders(s, actor=OPERATOR, check=check, filename="x.csv", now=NOW)
+    # The session rolls back when the import raises, as the job's transaction does.
+    with pytest.raises(ImportInvalid) as caught, db.tenant_session(shop_a.id) as s:
+        import_orders(s, actor=OPERATOR, check=check, filename="x.csv", now=NOW)
     assert [(e.row, e.column) for e in caught.value.errors] == [(4, "値引き")]
     assert _orders(db, shop_a) == {}
     _c, done = _import(db, shop_a, "generic", data.encode(), only_valid=True)

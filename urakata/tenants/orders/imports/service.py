@@ -24,7 +24,7 @@ from datetime import datetime
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from urakata.platform import audit
+from urakata.platform import audit, tasks
 from urakata.platform.audit import Actor, PendingEvent
 from urakata.platform.csvfiles import CellError, CsvUnreadable, decode, delimiter
 from urakata.platform.db import UrakataSession
@@ -249,3 +249,36 @@ def import_orders(
     for start in range(0, len(events), LEDGER_BATCH):
         audit.record_many(session, actor, events[start : start + LEDGER_BATCH])
     return result
+
+
+# -- the job's start (the job is urakata.worker.order_import_jobs) -----------------------
+
+IMPORT_KIND = "orders.import"
+IMPORT_JOB = "orders.import_file"
+IMPORT_QUEUE = "default"
+
+
+def start_import(
+    session: UrakataSession,
+    *,
+    actor: Actor,
+    check: FileCheck,
+    text: str,
+    filename: str,
+    only_valid: bool,
+) -> tasks.ShopTask:
+    """Start the import of a checked file (after commit); the task holds the file."""
+    task = tasks.start_task(
+        session, kind=IMPORT_KIND, actor=actor, job=IMPORT_JOB, queue=IMPORT_QUEUE
+    )
+    task.progress_total = 2 * len(check.orders)
+    task.result = {
+        "upload": {
+            "text": text,
+            "format": check.format.key,
+            "sha256": check.sha256,
+            "filename": filename[:200],
+            "only_valid": only_valid,
+        }
+    }
+    return task
