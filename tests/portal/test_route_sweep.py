@@ -27,6 +27,7 @@ PUBLIC = {
     "auth.set_language",
     "api-docs.openapi_json",  # the API's description: no shop data
     "api_reference.api_docs",
+    "webhooks.shopify_orders",  # a cart's webhook: nothing happens without the shop's signature
 }
 
 
@@ -44,6 +45,7 @@ def _fillers(world, shop_a_ids: dict) -> dict:
         "order_id": shop_a_ids.get("order", 10**9),
         "name": "20260101T000000000000-x.eml",
         "day": "2099-12-31",  # an agency closed day (agency admins only)
+        "shop_slug": world.shop_a.slug,  # a webhook's shop (401 unless signed by it)
     }
 
 

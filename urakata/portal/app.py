@@ -100,7 +100,7 @@ def configure_templates(app: Flask) -> None:
 
 
 def configure_blueprints(app: Flask) -> None:
-    from urakata.portal import home, ops
+    from urakata.portal import home, ops, webhooks
     from urakata.portal.agency import calendar_views, ops_views  # noqa: F401
     from urakata.portal.agency import order_views as _agency_order_views  # noqa: F401
     from urakata.portal.agency import views as agency
@@ -116,7 +116,7 @@ def configure_blueprints(app: Flask) -> None:
     from urakata.portal.shop import task_views as _task_views  # noqa: F401
     from urakata.portal.shop import views as _shop_views  # noqa: F401
 
-    for bp in (ops.bp, home.bp, auth.bp, agency.bp, audit.bp, shop.bp):
+    for bp in (ops.bp, home.bp, auth.bp, agency.bp, audit.bp, shop.bp, webhooks.bp):
         app.register_blueprint(bp)
 
 

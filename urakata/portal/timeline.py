@@ -16,6 +16,8 @@ ACTION_LABELS = {
     "user.role_granted": _l("Role granted"),
     "operator.assigned": _l("Operator assigned"),
     "operator.unassigned": _l("Operator removed"),
+    "orders.imported": _l("Orders imported from a file"),
+    "shopify.order_refused": _l("Shopify order refused (invalid)"),
     "agency.closed_day_added": _l("Agency closed day added"),
     "agency.closed_day_removed": _l("Agency closed day removed"),
     "settings.changed": _l("Settings changed"),
