@@ -1,0 +1,157 @@
+"""Importing 100,000 order lines from a Shopify orders CSV end to end, against PostgreSQL
+COPY of the same file.
+
+The import is what the portal's job runs, in one tenant-bound transaction that commits:
+decode and split the file, group its rows into orders, validate each order with the
+order schema (errors by row and column), look up which numbers the shop has already,
+then take every order in through ``intake`` (SKU, address, phone and duplicate checks,
+totals, the ship-by clock, one INSERT for the order and one for its lines) and record
+the import's event and every order's moves with ``record_many`` at the end. The shop
+sells 200 active products; orders have 1 to 5 lines (3 on average) to real Japan Post
+addresses. The baseline is ``COPY … FROM STDIN (FORMAT csv)`` of the same bytes into a
+plain text table (no RLS, no indexes), in the same run.
+
+``BENCH_ORDER_LINES`` makes a smaller run (the figure per line is what counts).
+Targets (issue 9): >= 10,000 lines/s and >= 0.15x the COPY baseline. Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import time
+import uuid
+
+from bench.harness import bench_database
+from bench.order_intake import ADDRESSES, CUSTOMERS
+from urakata.platform.audit import Actor
+from urakata.platform.db import Database, make_engine
+from urakata.tenants.catalog.services import create_product
+from urakata.tenants.orders.imports import service
+from urakata.tenants.shop.services import onboard_shop
+
+LINES = int(os.environ.get("BENCH_ORDER_LINES", "100000"))
+PRODUCTS = 200
+RATE_TARGET = 10_000
+RATIO_TARGET = 0.15
+ACTOR = Actor(type="user", id=str(uuid.uuid4()), label="受注 担当", request_id="r-bench")
+HEADER = (
+    "Name", "Email", "Financial Status", "Paid at", "Subtotal", "Shipping", "Total",
+    "Discount Amount", "Created at", "Lineitem quantity", "Lineitem name", "Lineitem price",
+    "Lineitem sku", "Billing Name", "Billing Phone", "Shipping Name", "Shipping Address1",
+    "Shipping Address2", "Shipping City", "Shipping Zip", "Shipping Province",
+    "Shipping Country", "Shipping Phone", "Notes", "Payment Method", "Id",
+)  # fmt: skip
+
+
+def product(n: int) -> tuple[str, str, int]:
+    return f"BENCH-{n:03d}", f"静岡 深蒸し煎茶 {n} 番 100g", 540 + 108 * (n % 20)
+
+
+def shopify_csv(lines: int = LINES) -> bytes:
+    """Paid card orders of 1-5 lines (order columns on each order's first row only)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(HEADER)
+    written, n = 0, 0
+    while written < lines:
+        n += 1
+        count = min(1 + (n * 7) % 5, lines - written)
+        postal, prefecture, city, street = ADDRESSES[n % len(ADDRESSES)]
+        name, _kana, phone = CUSTOMERS[n % len(CUSTOMERS)]
+        items = [product(1 + (n * 13 + k * 7) % PRODUCTS) for k in range(count)]
+        total = sum(price for _sku, _name, price in items)
+        for k, (sku, title, price) in enumerate(items):
+            order = [
+                f"#{100000 + n}", f"c{n}@example.jp", "paid", "2026-11-20 10:16:02 +0900",
+                str(total), "0", str(total), "0", "2026-11-20 10:15:30 +0900",
+            ] if k == 0 else [f"#{100000 + n}"] + [""] * 8  # fmt: skip
+            address = [
+                name, phone, name, street, "", city, f"'{postal}", prefecture, "JP", phone, "",
+                "Shopify Payments", str(5_400_000_000 + n),
+            ] if k == 0 else [""] * 13  # fmt: skip
+            writer.writerow([*order, "1", title, f"{price}.00", sku, *address])
+        written += count
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def set_up_shop(db: Database, n: int) -> uuid.UUID:
+    with db.session() as session, session.begin():
+        shop = onboard_shop(
+            session, actor=ACTOR, link_key=b"bench", slug=f"bench-import-{n}",
+            name=f"ベンチ茶舗 {n}", timezone="Asia/Tokyo",
+            admin_email=f"owner{n}@bench-import.example", admin_name="茶舗 店主",
+        ).tenant  # fmt: skip
+    with db.tenant_session(shop.id) as session:
+        for k in range(1, PRODUCTS + 1):
+            sku, name, price = product(k)
+            create_product(session, actor=ACTOR, data={"sku": sku, "name": name,
+                           "price_yen": price, "tax_rate": 8, "status": "active"})  # fmt: skip
+    return shop.id
+
+
+def import_file(db: Database, shop: uuid.UUID, data: bytes) -> dict[str, float]:
+    phases: dict[str, float] = {}
+    start = time.perf_counter()
+    with db.tenant_session(shop) as session:
+        check = service.check_file(session, "shopify", data, zone="Asia/Tokyo")
+        assert check.ok, check.errors[:5]
+        phases["read + validate"] = time.perf_counter() - start
+        done = service.import_orders(session, actor=ACTOR, check=check, filename="bench.csv")
+        assert done.created == len(check.orders) and done.held == 0, done
+        phases["intake + ledger"] = time.perf_counter() - start - phases["read + validate"]
+        committing = time.perf_counter()
+    phases["commit"] = time.perf_counter() - committing
+    phases["total"] = time.perf_counter() - start
+    phases["orders"] = len(check.orders)
+    return phases
+
+
+def copy_file(owner_url: str, data: bytes) -> float:
+    engine = make_engine(owner_url)
+    try:
+        with engine.begin() as conn:
+            columns = ", ".join(f"c{i} text" for i in range(len(HEADER)))
+            conn.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS bench_copy_order ({columns})")
+            conn.exec_driver_sql("TRUNCATE bench_copy_order")
+        start = time.perf_counter()
+        with engine.begin() as conn:
+            driver = conn.connection.driver_connection
+            with driver.cursor() as cursor:
+                sql = "COPY bench_copy_order FROM STDIN (FORMAT csv, HEADER true)"
+                with cursor.copy(sql) as copy:
+                    copy.write(data[3:])  # without the BOM
+        return time.perf_counter() - start
+    finally:
+        engine.dispose()
+
+
+def main() -> None:
+    data = shopify_csv()
+    warm = shopify_csv(min(LINES, 2_000))
+    print(f"\nOrder import: {LINES:,} order lines from a Shopify CSV ({len(data) / 1e6:.1f} MB)")
+    with bench_database("urakata_bench_order_import") as bench:
+        db = Database.from_url(bench.app_url)
+        warm_shop, shop = set_up_shop(db, 0), set_up_shop(db, 1)
+        import_file(db, warm_shop, warm)  # warm-up: caches, plans, postal data
+        copy_file(bench.owner_url, warm)
+        phases = import_file(db, shop, data)
+        copy = copy_file(bench.owner_url, data)
+        db.dispose()
+    rate, copy_rate = LINES / phases["total"], LINES / copy
+    print(f"  one run ({phases['orders']:,} orders):")
+    for phase in ("read + validate", "intake + ledger", "commit"):
+        print(f"    {phase:<18} {phases[phase]:8.2f} s")
+    print(f"  import             {phases['total']:8.2f} s  {rate:>9,.0f} lines/s")
+    print(f"  COPY baseline      {copy:8.2f} s  {copy_rate:>9,.0f} lines/s")
+    ratio = rate / copy_rate
+    print(
+        f"  import / COPY = {ratio:.3f}x ({'meets' if ratio >= RATIO_TARGET else 'BELOW'}"
+        f" the {RATIO_TARGET}x target); {rate:,.0f} lines/s"
+        f" ({'meets' if rate >= RATE_TARGET else 'BELOW'} the {RATE_TARGET:,} lines/s target)"
+    )
+
+
+if __name__ == "__main__":
+    main()
