@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import gc
 import hashlib
 import hmac
 import json
@@ -28,6 +27,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Index, LargeBinary, String, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from urakata.platform.bulk import paused_gc
 from urakata.platform.db import Base, TenantOwned, UrakataSession, utcnow
 
 AGENCY_CHAIN_ID = uuid.UUID(int=0)
@@ -452,13 +452,8 @@ def _bodies(chain, occurred_at, actor: Actor, events: list[PendingEvent]) -> lis
             f'"object":{{"id":{encode(str(event.object_id or ""))},'
             f'"type":{encode(event.object_type)}}},{tail}'
         )
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         _FLOAT_CHECK("[" + ",".join(texts) + "]")
-    finally:
-        if collecting:
-            gc.enable()
     return [t.encode() for t in texts]
 
 

@@ -30,6 +30,7 @@ from sqlalchemy import text
 
 from urakata.platform import audit, tasks
 from urakata.platform.audit import Actor, PendingEvent
+from urakata.platform.bulk import paused_gc
 from urakata.platform.csvfiles import (
     FORMULA_START,
     CellError,
@@ -700,6 +701,11 @@ def check_import(
     """
     if session.tenant_id is None:
         raise ValueError("bind the session to the shop first")
+    with paused_gc():
+        return _check_import(session, csv_file, zone, update_existing, lock, progress)
+
+
+def _check_import(session, csv_file, zone, update_existing, lock, progress) -> ImportCheck:
     checker = _Checker(csv_file, zone, update_existing)
     loaded = checker.load_rows(progress) if not csv_file.errors else []
     skus = sorted({values["sku"] for _row, values, valid in loaded if valid})
@@ -825,6 +831,11 @@ def import_products(
         raise ImportInvalid(check)
     if session.tenant_id is None:
         raise ValueError("bind the session to the shop first")
+    with paused_gc():
+        return _import_products(session, actor, check, task_id, chunk, progress)
+
+
+def _import_products(session, actor, check, task_id, chunk, progress) -> ImportResult:
     work = sorted(check.new + check.changed, key=lambda r: r.row)
     if not work:
         return ImportResult(0, 0, check.unchanged_count)

@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from urakata.platform import audit, tasks
 from urakata.platform.audit import Actor, PendingEvent
+from urakata.platform.bulk import paused_gc
 from urakata.platform.csvfiles import CellError, CsvUnreadable, decode, delimiter
 from urakata.platform.db import UrakataSession
 from urakata.platform.fields import N_
@@ -152,7 +153,11 @@ def check_file(
     progress: Callable[[int, int], None] | None = None,
 ) -> FileCheck:
     """Read and validate a whole file against the shop; raises :class:`CsvUnreadable`."""
-    fmt = FORMATS[format_key]
+    with paused_gc():
+        return _check_file(session, FORMATS[format_key], data, zone, progress)
+
+
+def _check_file(session, fmt: Format, data: bytes, zone: str, progress) -> FileCheck:
     encoding, digest, header, records = read_file(data)
     orders, errors = read_orders(fmt, header, records)
     check = FileCheck(fmt, encoding, digest, len(records), orders, errors)
@@ -210,6 +215,11 @@ def import_orders(
     errors and ``only_valid`` is not set: then nothing is written."""
     if check.errors and not only_valid:
         raise ImportInvalid(check.errors)
+    with paused_gc():
+        return _import_orders(session, actor, check, filename, only_valid, now, progress)
+
+
+def _import_orders(session, actor, check, filename, only_valid, now, progress) -> Imported:
     events: list[PendingEvent] = []
     created = held = 0
     todo = check.valid_new
