@@ -179,3 +179,28 @@ def test_a_discount_over_the_total_is_an_error_at_import_too(db, shops):
     assert _orders(db, shop_a) == {}
     _c, done = _import(db, shop_a, "generic", data.encode(), only_valid=True)
     assert (done.created, done.skipped_invalid) == (1, 1)
+
+
+def test_the_same_order_twice_in_one_file_holds_the_second_as_a_duplicate(db, shops):
+    """A batch sees its own earlier orders, as one order at a time would."""
+    shop_a, _ = shops
+    lines = sample("generic_orders.csv").decode().splitlines()
+    again = lines[3].replace("TEL-20261120-0002", "TEL-20261120-0003")
+    data = "\n".join([*lines, again]).encode()
+    _c, done = _import(db, shop_a, "generic", data)
+    assert (done.created, done.held) == (3, 1)
+    orders = _orders(db, shop_a)
+    assert orders["TEL-20261120-0003"].hold_codes == ["duplicate"]
+    assert orders["TEL-20261120-0002"].hold_codes == []
+
+
+def test_a_batch_keeps_the_order_of_the_file_and_the_clock_of_each_order(db, shops, monkeypatch):
+    shop_a, _ = shops
+    monkeypatch.setattr(service, "INTAKE_BATCH", 2)  # several batches for a small file
+    _import(db, shop_a, "shopify", sample("shopify_orders.csv"))
+    orders = _orders(db, shop_a)
+    ids = [orders[n].id for n in ("#2001", "#2002", "#2003")]
+    assert ids == sorted(ids)
+    assert [(line.line_no, line.sku) for line in orders["#2001"].lines] == [
+        (1, "HT-SEN-100"), (2, "HT-GYO-50")]  # fmt: skip
+    assert orders["#2003"].ship_by_date is not None and orders["#2002"].ship_by_date is None

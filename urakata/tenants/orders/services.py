@@ -19,7 +19,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import func, select, text
+from psycopg.types.json import Jsonb
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -63,6 +64,7 @@ class OrderInvalid(ValueError):
     def __init__(self, errors: dict[str, list[Any]]):
         super().__init__("; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in errors.items()))
         self.errors = errors
+        self.index: int | None = None  # which body of a batch (intake_many)
 
 
 class OrderConflict(RuntimeError):
@@ -152,10 +154,25 @@ def _address_holds(ship: dict) -> list[dict]:
     return holds
 
 
-def _line_holds(session: UrakataSession, lines: list[dict]) -> list[dict]:
-    skus = {line["sku"] for line in lines}
+def _catalog(session: UrakataSession, skus: Iterable[str]) -> dict[str, Any]:
+    """The shop's products of these SKUs: id, status, name and tax rate, by SKU."""
     columns = (Product.sku, Product.id, Product.status, Product.name, Product.tax_rate)
-    products = {p.sku: p for p in session.execute(select(*columns).where(Product.sku.in_(skus)))}
+    found: dict[str, Any] = {}
+    skus = sorted(set(skus))
+    for start in range(0, len(skus), 5_000):
+        chunk = skus[start : start + 5_000]
+        found.update((p.sku, p) for p in session.execute(select(*columns).where(
+            Product.sku.in_(chunk))))  # fmt: skip
+    return found
+
+
+def _line_holds(
+    session: UrakataSession, lines: list[dict], products: dict[str, Any] | None = None
+) -> list[dict]:
+    """Hold reasons of the lines (SKU unknown, not on sale); fills each line's product,
+    name, tax rate and amount. ``products``: the catalog rows, when the caller read them."""
+    if products is None:
+        products = _catalog(session, (line["sku"] for line in lines))
     holds = []
     for n, line in enumerate(lines):
         product = products.get(line["sku"])
@@ -201,32 +218,53 @@ def _duplicate_holds(other: str | None) -> list[dict]:
     return [hold("duplicate", "", message)]
 
 
-def _known_or_duplicate(
-    session: UrakataSession, values: dict, key: bytes, ordered_at: datetime
-) -> str | None:
-    """Refuse a channel order id the shop has already; else the order number of a
-    suspected duplicate (same key, not cancelled, within ``DUPLICATE_WINDOW``) or None.
-    One round trip asks both: the usual answer is "neither"."""
-    known = (
-        select(Order.id)
-        .where(Order.channel == values["channel"], Order.external_id == values["external_id"])
-        .scalar_subquery()
-    )
-    duplicate = (
-        select(Order.external_id)
-        .where(
-            Order.duplicate_key == key,
-            Order.status != "cancelled",
-            Order.ordered_at.between(ordered_at - DUPLICATE_WINDOW, ordered_at + DUPLICATE_WINDOW),
-        )
-        .order_by(Order.id)
-        .limit(1)
-        .scalar_subquery()
-    )
-    known_id, other = session.execute(select(known, duplicate)).one()
-    if known_id is not None:
-        _refuse_known(session, values["channel"], values["external_id"])
-    return other
+@dataclass
+class _Context:
+    """What the orders of one intake share: the shop's zone, its catalog rows, the order
+    numbers it has already, earlier orders by duplicate key, and the ship-by rules."""
+
+    zone: str
+    products: dict[str, Any]
+    known: set[str]
+    seen: dict[bytes, list[tuple[str, datetime]]]  # key → (order number, ordered at)
+    rules: _ClockRules | None = None
+
+
+def _context(session: UrakataSession, channel: str, batch: list[dict]) -> _Context:
+    """Two queries, whatever the batch's size (one order or a file's): the catalog rows,
+    and the shop's orders with one of the numbers or one of the duplicate keys."""
+    tenant = session.get(Tenant, session.tenant_id)
+    numbers = sorted({values["external_id"] for values in batch})
+    keys = sorted({values["duplicate_key"] for values in batch})
+    known: set[str] = set()
+    seen: dict[bytes, list[tuple[str, datetime]]] = {}
+    wanted = set(keys)
+    for start in range(0, max(len(numbers), len(keys)), 5_000):
+        some_numbers = numbers[start : start + 5_000]
+        some_keys = keys[start : start + 5_000]
+        is_known = and_(Order.channel == channel, Order.external_id.in_(some_numbers))
+        rows = session.execute(
+            select(Order.external_id, Order.duplicate_key, Order.ordered_at, Order.status,
+                   is_known.label("known"))
+            .where(or_(is_known, Order.duplicate_key.in_(some_keys)))
+            .order_by(Order.id)
+        )  # fmt: skip
+        for number, key, ordered_at, status, is_number in rows:
+            if is_number:
+                known.add(number)
+            if status != "cancelled" and bytes(key) in wanted:
+                seen.setdefault(bytes(key), []).append((number, ordered_at))
+    skus = (line["sku"] for values in batch for line in values["lines"])
+    return _Context(tenant.timezone, _catalog(session, skus), known, seen)
+
+
+def _earlier_duplicate(ctx: _Context, key: bytes, ordered_at: datetime) -> str | None:
+    """The first earlier order (the shop's, or this batch's) with the same key, not
+    cancelled, ordered within ``DUPLICATE_WINDOW``; its number."""
+    for number, when in ctx.seen.get(key, ()):
+        if abs(when - ordered_at) <= DUPLICATE_WINDOW:
+            return number
+    return None
 
 
 def _customer_phone(value: str) -> str:
@@ -280,18 +318,108 @@ def intake(
     """
     now = now or utcnow()
     tenant = session.get(Tenant, session.tenant_id)
+    values = _loaded(data, tenant.timezone, channel)
+    ctx = _context(session, values["channel"], [values])
+    if values["external_id"] in ctx.known:
+        _refuse_known(session, values["channel"], values["external_id"])
+    order, moves = _prepared(session, ctx, values, now)
+    if not _insert_new(session, order):  # a concurrent sender of the same order id won
+        _refuse_known(session, values["channel"], values["external_id"])
+    events = _intake_events(order, moves)
+    if ledger is None:
+        audit.record_many(session, actor, events)
+    else:
+        ledger.extend(events)
+    return order
+
+
+@dataclass(frozen=True)
+class TakenIn:
+    """What :func:`intake_many` did with one body: the order (id and state), or that the
+    shop had its number already (``order`` is None)."""
+
+    external_id: str
+    order: Order | None
+
+
+def intake_many(
+    session: UrakataSession,
+    *,
+    actor: Actor,
+    channel: str,
+    ledger: list[audit.PendingEvent],
+    bodies: list[Any] | None = None,
+    loaded: list[dict] | None = None,
+    now: datetime | None = None,
+) -> list[TakenIn]:
+    """Take many orders in at once (a file's): the same checks, holds, states and events
+    as :func:`intake`, with one query each for the catalog, the known numbers and the
+    duplicates, and one INSERT each for the orders and their lines. Orders whose number
+    the shop has already are skipped (``order`` None); a number twice in ``bodies`` is
+    taken once. Raises :class:`OrderInvalid` (with the body's index as ``index``) for a
+    body the order schema refuses; the events go on ``ledger``. ``loaded`` instead of
+    ``bodies``: what ``load_order`` made of them in the shop's zone (a checked file's)."""
+    now = now or utcnow()
+    tenant = session.get(Tenant, session.tenant_id)
+    batch = []
+    if loaded is not None:
+        batch = [_keyed(dict(values), channel) for values in loaded]
+    for index, body in enumerate(bodies or ()):
+        try:
+            batch.append(_loaded(body, tenant.timezone, channel))
+        except OrderInvalid as exc:
+            exc.index = index
+            raise
+    ctx = _context(session, channel, batch)
+    taken: list[TakenIn] = []
+    fresh: list[tuple[Order, list]] = []
+    for index, values in enumerate(batch):
+        if values["external_id"] in ctx.known:
+            taken.append(TakenIn(values["external_id"], None))
+            continue
+        try:
+            order, moves = _prepared(session, ctx, values, now)
+        except OrderInvalid as exc:
+            exc.index = index
+            raise
+        ctx.known.add(order.external_id)
+        fresh.append((order, moves))
+        taken.append(TakenIn(order.external_id, order))
+    _insert_many(session, [order for order, _moves in fresh])
+    for order, moves in fresh:
+        ledger.extend(_intake_events(order, moves))
+    return taken
+
+
+def _loaded(data: Any, zone: str, channel: str | None) -> dict:
+    """The order schema's values, with the channel and the duplicate key."""
     try:
-        values = load_order(data, zone=tenant.timezone)
+        values = load_order(data, zone=zone)
     except ValidationError as exc:
         raise OrderInvalid(exc.messages) from exc
+    return _keyed(values, channel)
+
+
+def _keyed(values: dict, channel: str | None) -> dict:
     values["channel"] = channel or values.get("channel") or "api"
+    customer, ship = values["customer"], values["ship_to"]
+    values["duplicate_key"] = _duplicate_key(customer.get("email", ""), ship, values["lines"])
+    return values
+
+
+def _prepared(
+    session: UrakataSession, ctx: _Context, values: dict, now: datetime
+) -> tuple[Order, list]:
+    """The new order, checked and in the state its checks lead to (not written yet), and
+    its moves for the ledger."""
     lines = [dict(line) for line in values["lines"]]
     ship, customer = values["ship_to"], values["customer"]
-    customer_phone = _customer_phone(customer.get("phone", ""))
     ordered_at = values.get("ordered_at") or now
-    key = _duplicate_key(customer.get("email", ""), ship, lines)
-    other = _known_or_duplicate(session, values, key, ordered_at)
-    holds = _line_holds(session, lines) + _address_holds(ship) + _duplicate_holds(other)
+    key = values["duplicate_key"]
+    other = _earlier_duplicate(ctx, key, ordered_at)
+    holds = (
+        _line_holds(session, lines, ctx.products) + _address_holds(ship) + _duplicate_holds(other)
+    )
     money = _totals(
         lines,
         values.get("shipping_fee_yen", 0),
@@ -323,7 +451,7 @@ def intake(
         customer_name=customer["name"],
         customer_kana=customer.get("kana", ""),
         customer_email=customer.get("email", ""),
-        customer_phone=customer_phone,
+        customer_phone=_customer_phone(customer.get("phone", "")),
         ship_name=ship["name"],
         ship_postal_code=postal,
         ship_prefecture=ship["prefecture"],
@@ -359,9 +487,11 @@ def intake(
                 amount_yen=line["amount_yen"],
             )
         )
-    moves = _intake_moves(session, order, holds, now)
-    if not _insert_new(session, order):  # a concurrent sender of the same order id won
-        _refuse_known(session, values["channel"], values["external_id"])
+    ctx.seen.setdefault(key, []).append((order.external_id, ordered_at))
+    return order, _intake_moves(session, order, holds, now, ctx)
+
+
+def _intake_events(order: Order, moves: list) -> list[audit.PendingEvent]:
     received = audit.PendingEvent(
         "order.received",
         "order",
@@ -369,20 +499,15 @@ def intake(
         data={
             "channel": order.channel,
             "external_id": order.external_id,
-            "lines": len(lines),
+            "lines": len(order.lines),
             "total_yen": order.total_yen,
             "payment_method": order.payment_method,
         },
     )
-    events = [received] + [
+    return [received] + [
         audit.PendingEvent(action, "order", order.id, changes=changes, data=data)
         for action, changes, data in moves
     ]
-    if ledger is None:
-        audit.record_many(session, actor, events)
-    else:
-        ledger.extend(events)
-    return order
 
 
 _ORDER = Order.__table__
@@ -435,8 +560,76 @@ def _as_loaded(obj, row: dict) -> None:
     make_transient_to_detached(obj)
 
 
+_ORDER_COLUMNS = [c.key for c in _ORDER.columns if c.key != "id"]
+_LINE_COLUMNS = [c.key for c in _LINE.columns if c.key != "id"]
+# COPY cannot write a table under row-level security: the rows go into temporary tables
+# first and move with one INSERT each, which the policies check.
+_BATCH_TABLES = (
+    "CREATE TEMP TABLE IF NOT EXISTS sales_order_batch ON COMMIT DELETE ROWS AS"
+    f" SELECT {', '.join(_ORDER_COLUMNS)} FROM sales_order WITH NO DATA;"
+    " CREATE TEMP TABLE IF NOT EXISTS order_line_batch ON COMMIT DELETE ROWS AS"
+    f" SELECT {', '.join(_LINE_COLUMNS)} FROM order_line WITH NO DATA"
+)
+_MOVE_ORDERS = (
+    f"INSERT INTO sales_order ({', '.join(_ORDER_COLUMNS)})"
+    f" SELECT {', '.join(_ORDER_COLUMNS)} FROM sales_order_batch RETURNING id, external_id"
+)
+_MOVE_LINES = (
+    f"INSERT INTO order_line ({', '.join(_LINE_COLUMNS)})"
+    f" SELECT {', '.join(_LINE_COLUMNS)} FROM order_line_batch;"
+    " TRUNCATE sales_order_batch, order_line_batch"
+)
+
+
+def _insert_many(session: UrakataSession, orders: list[Order]) -> None:
+    """Insert new orders and their lines: COPY into temporary tables, then one INSERT
+    each; the orders get their ids (matched by their number, unique in the batch). They
+    are not added to the session: a file's orders are not read again in its transaction.
+    A number inserted meanwhile by another sender fails the whole batch on the unique
+    index (the import is retried and then counts it as known)."""
+    if not orders:
+        return
+    connection = session.connection()
+    connection.exec_driver_sql(_BATCH_TABLES)
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor.copy(f"COPY sales_order_batch ({', '.join(_ORDER_COLUMNS)}) FROM STDIN") as copy:
+        for order in orders:
+            row = _row(order, session.tenant_id)
+            copy.write_row([row[key] for key in _ORDER_COLUMNS])
+    ids = dict((number, order_id) for order_id, number in connection.exec_driver_sql(
+        _MOVE_ORDERS))  # fmt: skip
+    with cursor.copy(f"COPY order_line_batch ({', '.join(_LINE_COLUMNS)}) FROM STDIN") as copy:
+        for order in orders:
+            order.id = ids[order.external_id]
+            for line in order.lines:
+                row = _line_row(line, session.tenant_id, order.id)
+                copy.write_row([row[key] for key in _LINE_COLUMNS])
+    connection.exec_driver_sql(_MOVE_LINES)
+    cursor.close()
+
+
+def _row(order: Order, tenant_id) -> dict:
+    """Every column of a new order (executemany needs the same keys in every row)."""
+    row = {}
+    for column in _ORDER.columns:
+        if column.key == "id":
+            continue
+        value = getattr(order, column.key)
+        if value is None and column.default is not None:
+            value = column.default.arg(None) if column.default.is_callable else column.default.arg
+        row[column.key] = value
+    row["tenant_id"] = tenant_id
+    row["holds"] = Jsonb(row["holds"])
+    return row
+
+
+def _line_row(line: OrderLine, tenant_id, order_id: int) -> dict:
+    row = {c.key: getattr(line, c.key) for c in _LINE.columns if c.key != "id"}
+    return row | {"tenant_id": tenant_id, "order_id": order_id}
+
+
 def _intake_moves(
-    session: UrakataSession, order: Order, holds: list[dict], now: datetime
+    session: UrakataSession, order: Order, holds: list[dict], now: datetime, ctx: _Context
 ) -> list[tuple[str, dict, dict]]:
     """Put a new order in the state its checks lead to; the moves as (action, changes,
     data) for the ledger, as :func:`_move` would record them one by one."""
@@ -448,7 +641,9 @@ def _intake_moves(
     order.status, order.confirmed_at = "confirmed", now
     moves = [("order.confirmed", {"status": ("received", "confirmed")}, version)]
     if payment_clears(order.payment_method, order.payment_status):
-        _start_clock(session, order, now)
+        if ctx.rules is None:
+            ctx.rules = _clock_rules(session)
+        _start_clock(session, order, now, ctx.rules)
         order.status, order.released_at = "released", now
         moves.append(("order.released", {"status": ("confirmed", "released")},
                       {**version, **_clock_data(order)}))  # fmt: skip
@@ -528,18 +723,31 @@ def _release_if_shippable(
     _move(session, actor, order, "released", "order.released", data=_clock_data(order))
 
 
-def _start_clock(session: UrakataSession, order: Order, now: datetime) -> None:
-    """The ship-by clock of an order that became shippable ``now``: the shop's cutoff,
-    time zone and business calendar (public holidays, the shop's and the agency's closed
-    days) give the day it must ship and the deadline."""
-    # Two columns of the settings row, not the row (its logo can be half a megabyte).
+@dataclass(frozen=True)
+class _ClockRules:
+    cutoff: Any  # datetime.time in the shop's zone
+    zone: Any  # ZoneInfo
+    calendar: Any  # BusinessCalendar
+
+
+def _clock_rules(session: UrakataSession) -> _ClockRules:
+    """The shop's cutoff, time zone and business calendar (public holidays, the shop's
+    and the agency's closed days). Two columns of the settings row, not the row (its logo
+    can be half a megabyte)."""
     cutoff, closed_days = session.execute(
         select(ShopSettings.same_day_cutoff, ShopSettings.closed_days)
     ).one()
     tenant = session.get(Tenant, session.tenant_id)
-    clock = ship_by(
-        now, cutoff=cutoff, zone=tenant.zone, calendar=shop_calendar(session, closed_days)
-    )
+    return _ClockRules(cutoff, tenant.zone, shop_calendar(session, closed_days))
+
+
+def _start_clock(
+    session: UrakataSession, order: Order, now: datetime, rules: _ClockRules | None = None
+) -> None:
+    """The ship-by clock of an order that became shippable ``now``: the day it must ship
+    and the deadline, by the shop's rules."""
+    rules = rules or _clock_rules(session)
+    clock = ship_by(now, cutoff=rules.cutoff, zone=rules.zone, calendar=rules.calendar)
     order.shippable_at, order.ship_by_date, order.ship_by_at = now, clock.ship_date, clock.deadline
 
 

@@ -39,6 +39,7 @@ class FileOrder:
     rows: list[int]
     body: dict
     where: dict[str, tuple[int, str]] = field(default_factory=dict)  # field path → cell
+    values: dict | None = None  # the order schema's values, once the body passed it
 
     def cell_of(self, path: str) -> tuple[int, str]:
         """The (row, column) an error on ``path`` belongs to: the field's own cell, else the

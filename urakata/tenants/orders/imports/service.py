@@ -4,9 +4,10 @@ orders, when the user says so).
 :func:`check_file` reads the file (UTF-8 or CP932, comma or tab), turns its rows into
 orders (``formats``), validates each with the order service's own schema and names every
 problem by row and column; it writes nothing. :func:`import_orders` takes a checked file
-in through :func:`~urakata.tenants.orders.services.intake` — the same checks and holds
-as the API — in the caller's transaction: every order of the file or none. Orders the
-shop has already (the channel's order number) are counted, not taken again, so importing
+in through :func:`~urakata.tenants.orders.services.intake_many` (the same checks and
+holds as the API, 500 orders a time) in the caller's transaction: every order of the
+file or none. Orders the shop has already (the channel's order number) are counted, not
+taken again, so importing
 the same file twice changes nothing. The ledger gets one event for the import and each
 order's own events, recorded together as batches at the end: the shop's chain is locked
 only from then to commit, not while the orders are checked.
@@ -33,11 +34,12 @@ from urakata.platform.fields import N_
 from urakata.tenants.orders.imports.formats import FORMATS, FileOrder, Format, read_orders
 from urakata.tenants.orders.models import Order
 from urakata.tenants.orders.schemas import load_order
-from urakata.tenants.orders.services import OrderConflict, OrderInvalid, intake
+from urakata.tenants.orders.services import OrderInvalid, intake_many
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_LINES = 200_000
 LEDGER_BATCH = 5_000  # events per record_many call at the end of an import
+INTAKE_BATCH = 500  # orders taken in per intake_many call (a query each, an INSERT each)
 IMPORT_ACTION = "orders.imported"
 
 
@@ -166,7 +168,7 @@ def _check_file(session, fmt: Format, data: bytes, zone: str, progress) -> FileC
             check.invalid.update(o.external_id for o in orders if error.row in o.rows)
     for n, order in enumerate(orders, start=1):
         try:
-            load_order({**order.body, "channel": fmt.channel}, zone=zone)
+            order.values = load_order({**order.body, "channel": fmt.channel}, zone=zone)
         except ValidationError as exc:
             check.invalid.add(order.external_id)
             check.errors.extend(_cell_errors(order, exc.messages))
@@ -224,30 +226,37 @@ def _import_orders(session, actor, check, filename, only_valid, now, progress) -
     created = held = 0
     todo = check.valid_new
     existing, invalid = len(check.existing), len(check.invalid)
-    for n, file_order in enumerate(todo, start=1):
-        try:
-            order = intake(
-                session,
-                actor=actor,
-                data=file_order.body,
-                channel=check.format.channel,
-                now=now,
-                ledger=events,
-            )
-        except OrderConflict:  # taken in meanwhile (the API, a webhook): it is there
-            existing += 1
-            continue
-        except OrderInvalid as exc:  # a rule across fields (a discount over the total)
-            errors = _cell_errors(file_order, exc.errors)
-            if not only_valid:
-                raise ImportInvalid(errors) from exc
-            check.errors.extend(errors)
-            invalid += 1
-            continue
-        created += 1
-        held += order.status == "on_hold"
-        if progress and n % 200 == 0:
-            progress(n, len(todo))
+    for start in range(0, len(todo), INTAKE_BATCH):
+        chunk = todo[start : start + INTAKE_BATCH]
+        while chunk:
+            try:
+                taken = intake_many(
+                    session,
+                    actor=actor,
+                    loaded=[file_order.values for file_order in chunk],
+                    channel=check.format.channel,
+                    now=now,
+                    ledger=events,
+                )
+            except OrderInvalid as exc:  # a rule across fields (a discount over the total)
+                errors = _cell_errors(chunk[exc.index], exc.errors)
+                if not only_valid:
+                    raise ImportInvalid(errors) from exc
+                check.errors.extend(errors)
+                invalid += 1
+                chunk = chunk[: exc.index] + chunk[exc.index + 1 :]  # nothing was written
+                continue
+            break
+        else:
+            taken = []
+        for one in taken:
+            if one.order is None:  # taken in meanwhile (the API, a webhook): it is there
+                existing += 1
+            else:
+                created += 1
+                held += one.order.status == "on_hold"
+        if progress:
+            progress(min(start + INTAKE_BATCH, len(todo)), len(todo))
     result = Imported(created, held, existing, invalid)
     summary = {
         "filename": filename[:200],
