@@ -1,8 +1,28 @@
 """Run every benchmark: ``python -m bench`` (``make bench``), or one: ``python -m bench.audit``."""
 
-from bench import audit, catalog_import, order_import, order_intake, spine, tenant_session
+from bench import (
+    audit,
+    catalog_import,
+    order_import,
+    order_intake,
+    sasage_renditions,
+    spine,
+    stock_allocation,
+    tenant_session,
+    verifier,
+)
 
-BENCHMARKS = (tenant_session, audit, spine, catalog_import, order_intake, order_import)
+BENCHMARKS = (
+    tenant_session,
+    audit,
+    spine,
+    catalog_import,
+    order_intake,
+    order_import,
+    sasage_renditions,
+    stock_allocation,
+    verifier,
+)
 
 if __name__ == "__main__":
     for benchmark in BENCHMARKS:

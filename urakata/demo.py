@@ -33,7 +33,10 @@ from urakata.tenants.catalog.models import Product
 from urakata.tenants.catalog.services import create_product, update_product
 from urakata.tenants.orders import services as orders
 from urakata.tenants.orders.models import DELIVERY_SLOTS
+from urakata.tenants.payments.demo import seed_payments
+from urakata.tenants.sasage.demo import seed_sasage
 from urakata.tenants.shop.services import onboard_shop, update_settings
+from urakata.tenants.stock.demo import seed_stock
 from urakata.worker.queues import QUEUES
 
 DEMO_PASSWORD = "urakata-demo-2026"  # noqa: S105 - printed for the demo, never production
@@ -629,6 +632,9 @@ def seed_demo(db: Database, link_key: bytes) -> str | None:
             invite_user(session, email, name, role, shop_id, actor=SEED)
     seed_catalog(db, tenants)
     seed_orders(db, tenants)
+    seed_payments(db, tenants)
+    seed_stock(db, tenants)
+    seed_sasage(db, tenants)
     with db.platform_session() as session:
         _key, token = create_api_key(
             session, tenants["hanabi-tea"].id, "demo: 受注連携", actor=SEED

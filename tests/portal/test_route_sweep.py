@@ -46,6 +46,17 @@ def _fillers(world, shop_a_ids: dict) -> dict:
         "name": "20260101T000000000000-x.eml",
         "day": "2099-12-31",  # an agency closed day (agency admins only)
         "shop_slug": world.shop_a.slug,  # a webhook's shop (401 unless signed by it)
+        "request_id": shop_a_ids.get("sasage_request", 10**9),
+        "image_id": shop_a_ids.get("sasage_image", 10**9),
+        "rendition": "thumb",
+        "kind": "photo",
+        "location_id": shop_a_ids.get("location", 10**9),  # a bin assigned to shop A
+        "statement_id": shop_a_ids.get("bank_statement", 10**9),
+        "line_id": shop_a_ids.get("bank_line", 10**9),
+        "chain": world.shop_a.slug,  # an auditor's ledger pages (a shop's slug or _agency)
+        "seq": 1,
+        "object_type": "order",
+        "object_id": "A-1",
     }
 
 
@@ -69,7 +80,7 @@ def _request(portal, method, url):
 
 
 @pytest.fixture
-def shop_a_ids(db, world):
+def shop_a_ids(db, world, tmp_path):
     """Objects of shop A that routes take ids of; grows with the features."""
     ids = {}
     try:
@@ -99,7 +110,58 @@ def shop_a_ids(db, world):
             job=tasks.VERIFY_CHAIN_JOB,
             queue=tasks.VERIFY_CHAIN_QUEUE,
         ).id
+    ids.update(_sweep_sasage(db, world, tmp_path))
+    ids.update(_sweep_stock(db, world))
+    ids.update(_sweep_payments(db, world))
     return ids
+
+
+def _sweep_payments(db, world) -> dict:
+    """A bank statement of shop A with one deposit waiting for review."""
+    from urakata.platform.audit import user_actor
+    from urakata.tenants.payments.statements import import_statement, statement_lines
+
+    data = "取引日,入金額,振込依頼人名\r\n2026/06/01,1000,ｿｳｻ ﾀﾛｳ\r\n".encode("cp932")
+    with db.tenant_session(world.shop_a.id) as s:
+        result = import_statement(s, actor=user_actor(world.shop_admin_a), data=data,
+                                  filename="sweep.csv")  # fmt: skip
+        line = statement_lines(s, result.statement.id)[0]
+        return {"bank_statement": result.statement.id, "bank_line": line.id}
+
+
+def _sweep_stock(db, world) -> dict:
+    """A bin of shop A holding some of its SWEEP-1."""
+    from urakata.platform.audit import Actor
+    from urakata.platform.locations import create_locations
+    from urakata.tenants.stock.bins import assign_bins
+    from urakata.tenants.stock.receipts import receive
+
+    actor = Actor.system("route sweep")
+    with db.platform_session() as s:
+        data = {"zone": "SW", "aisle": "01", "shelf": "1", "bin": "1", "kind": "pick_face"}
+        location = create_locations(s, actor=actor, data=data)[0]
+    with db.tenant_session(world.shop_a.id) as s:
+        assign_bins(s, actor=actor, codes=[location.code])
+        line = {"sku": "SWEEP-1", "quantity": 3, "location": location.code}
+        receive(s, actor=actor, data={"key": "sweep-receipt-1", "lines": [line]})
+    return {"location": location.id}
+
+
+def _sweep_sasage(db, world, tmp_path) -> dict:
+    """A sasage request of shop A with a photo (its files in a directory of the test's)."""
+    from tests.tenants.sasage.helpers import photo
+    from urakata.platform.audit import user_actor
+    from urakata.tenants.sasage import photos, services
+    from urakata.tenants.sasage.storage import FileStore
+
+    actor = user_actor(world.shop_admin_a)
+    with db.tenant_session(world.shop_a.id) as s:
+        request = services.request_sasage(s, actor=actor, data={"skus": ["SWEEP-1"]})[0]
+        photos.add_photos(s, actor=actor, request_id=request.id,
+                          uploads=[photos.Upload("sweep.jpg", photo())],
+                          store=FileStore.at(tmp_path / "sweep-files"))  # fmt: skip
+        image = photos.list_photos(s, request.id)[0]
+        return {"sasage_request": request.id, "sasage_image": image.id}
 
 
 def _sweep_order(session, actor) -> int:

@@ -10,6 +10,7 @@ import hmac
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 MODES = ("production", "demo", "test")
 
@@ -49,6 +50,15 @@ class Settings:
     public_url: str = "http://127.0.0.1:8000"
     # Demo mode writes mails as .eml files here instead of sending them.
     mail_dir: str | None = None
+    # Uploaded files (sasage photos and their renditions), outside the web root; served only
+    # through views that check the shop. Relative paths are read from the working directory.
+    files_dir: str = "var/files"
+    # Ledger checkpoints (DESIGN §5): the Ed25519 signing key comes from a file or the
+    # environment, never the database; signed checkpoints are also written as files here,
+    # for shipping to write-once storage.
+    ledger_signing_key_file: str | None = None
+    ledger_signing_key: str | None = None
+    checkpoint_dir: str = "var/checkpoints"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -82,6 +92,12 @@ class Settings:
             ledger_pii_key=env.get("LEDGER_PII_KEY") or None,
             public_url=(env.get("PUBLIC_URL") or cls.public_url).rstrip("/"),
             mail_dir=env.get("MAIL_DIR") or None,
+            files_dir=str(Path(env.get("FILES_DIR") or cls.files_dir).resolve()),
+            ledger_signing_key_file=env.get("LEDGER_SIGNING_KEY_FILE") or None,
+            ledger_signing_key=env.get("LEDGER_SIGNING_KEY") or None,
+            checkpoint_dir=str(
+                Path(env.get("LEDGER_CHECKPOINT_DIR") or cls.checkpoint_dir).resolve()
+            ),
         )
         return settings.validated()
 

@@ -33,6 +33,7 @@ PLATFORM_TABLES = frozenset(
         "outbox",
         "job_execution",
         "agency_closed_day",
+        "location",
     }
 )
 

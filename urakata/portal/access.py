@@ -25,11 +25,28 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "shop.apikeys.manage": frozenset({Role.shop_admin}),
     "shop.operators.assign": frozenset({Role.agency_admin}),
     "audit.read": frozenset({Role.auditor}),
+    # The shop's page of agency staff reads of its customers' personal data.
+    "privacy.reads.view": frozenset({Role.shop_admin, Role.agency_admin, Role.auditor}),
+    "privacy.retention.edit": frozenset({Role.shop_admin, Role.agency_admin}),
     "shop.tasks.run": frozenset({Role.shop_admin, Role.agency_admin, Role.auditor}),
     "catalog.view": frozenset(Role),
     "catalog.edit": frozenset({Role.shop_admin, Role.agency_admin, Role.operator}),
     "orders.view": frozenset(Role),
     "orders.edit": frozenset({Role.shop_admin, Role.agency_admin, Role.operator}),
+    "sasage.view": frozenset(Role),
+    "sasage.request": frozenset({Role.shop_admin, Role.agency_admin}),
+    "sasage.work": frozenset({Role.agency_admin, Role.operator}),
+    "sasage.approve": frozenset({Role.shop_admin}),
+    "stock.view": frozenset(Role),
+    "stock.receive": frozenset({Role.agency_admin, Role.operator}),
+    "stock.move": frozenset({Role.agency_admin, Role.operator}),
+    "stock.allocate": frozenset({Role.agency_admin, Role.operator}),
+    "payments.view": frozenset(Role),
+    "payments.record": frozenset({Role.shop_admin, Role.agency_admin, Role.operator}),
+    "payments.match": frozenset({Role.shop_admin, Role.agency_admin, Role.operator}),
+    "payments.settings": frozenset({Role.shop_admin, Role.agency_admin}),
+    "mail_templates.view": frozenset(Role),
+    "mail_templates.edit": frozenset({Role.shop_admin, Role.agency_admin}),
 }
 AGENCY_WIDE_ROLES = frozenset({Role.agency_admin, Role.auditor})
 

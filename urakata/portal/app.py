@@ -103,7 +103,11 @@ def configure_blueprints(app: Flask) -> None:
     from urakata.portal import home, ops, webhooks
     from urakata.portal.agency import calendar_views, ops_views  # noqa: F401
     from urakata.portal.agency import order_views as _agency_order_views  # noqa: F401
+    from urakata.portal.agency import payment_views as _agency_payment_views  # noqa: F401
+    from urakata.portal.agency import sasage_views as _agency_sasage_views  # noqa: F401
+    from urakata.portal.agency import stock_views as _agency_stock_views  # noqa: F401
     from urakata.portal.agency import views as agency
+    from urakata.portal.audit import ledger_views as _audit_ledger_views  # noqa: F401
     from urakata.portal.audit import views as audit
     from urakata.portal.auth import views as auth
 
@@ -111,8 +115,13 @@ def configure_blueprints(app: Flask) -> None:
     from urakata.portal.shop import apikey_views, settings_views  # noqa: F401
     from urakata.portal.shop import blueprint as shop
     from urakata.portal.shop import catalog_views as _catalog_views  # noqa: F401
+    from urakata.portal.shop import mail_template_views as _mail_template_views  # noqa: F401
     from urakata.portal.shop import order_import_views as _order_import_views  # noqa: F401
     from urakata.portal.shop import order_views as _order_views  # noqa: F401
+    from urakata.portal.shop import payment_views as _payment_views  # noqa: F401
+    from urakata.portal.shop import privacy_views as _privacy_views  # noqa: F401
+    from urakata.portal.shop import sasage_views as _sasage_views  # noqa: F401
+    from urakata.portal.shop import stock_views as _stock_views  # noqa: F401
     from urakata.portal.shop import task_views as _task_views  # noqa: F401
     from urakata.portal.shop import views as _shop_views  # noqa: F401
 

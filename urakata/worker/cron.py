@@ -33,3 +33,51 @@ cron.register(
     job_timeout=600,
     name="purge-idempotency-keys",
 )
+cron.register(
+    run,
+    queue_name="maintenance",
+    args=("stock.allocation_sweep", None, None, None, {}),
+    interval=60,
+    job_timeout=120,
+    name="stock-allocation-sweep",
+)
+cron.register(
+    run,
+    queue_name="maintenance",
+    args=("stock.reconcile", None, None, None, {}),
+    cron="41 18 * * *",  # daily, 03:41 Asia/Tokyo
+    job_timeout=3600,
+    name="stock-reconcile",
+)
+cron.register(
+    run,
+    queue_name="maintenance",
+    args=("payments.sweep_konbini", None, None, None, {}),
+    cron="7 * * * *",  # hourly: konbini deadlines end at local midnight (+ grace)
+    job_timeout=120,
+    name="payments-konbini-expiry",
+)
+cron.register(
+    run,
+    queue_name="maintenance",
+    args=("payments.sweep_reminders", None, None, None, {}),
+    cron="0 0 * * *",  # daily, 09:00 Asia/Tokyo: shops read it in the morning
+    job_timeout=120,
+    name="payments-reminders",
+)
+cron.register(
+    run,
+    queue_name="maintenance",
+    args=("audit.checkpoint_chains", None, None, None, {}),
+    cron="*/10 * * * *",  # every 10 minutes, also when nothing happened (DESIGN §5)
+    job_timeout=1800,
+    name="audit-checkpoints",
+)
+cron.register(
+    run,
+    queue_name="maintenance",
+    args=("retention.erase_due", None, None, None, {}),
+    cron="53 17 * * *",  # daily, 02:53 Asia/Tokyo
+    job_timeout=3600,
+    name="retention-erase-due",
+)

@@ -74,7 +74,8 @@ COLUMNS = (
 )
 VALUES_JA = {
     "status": {"received": "受付", "on_hold": "保留中", "confirmed": "確認済み",
-               "released": "引当待ち", "cancelled": "キャンセル"},
+               "released": "引当待ち", "allocated": "引当済み",
+               "cancelled": "キャンセル"},
     "payment_method": {"card": "クレジットカード", "bank_transfer": "銀行振込", "cod": "代金引換",
                        "konbini": "コンビニ払い", "atobarai": "後払い", "other": "その他"},
     "payment_status": {"unpaid": "未入金", "authorized": "与信済み", "paid": "入金済み",

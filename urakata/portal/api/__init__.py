@@ -13,16 +13,20 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from urakata.portal.api import docs, orders, products, shop
+from urakata.portal.api import docs, orders, payment_events, products, sasage, shop, stock
 from urakata.portal.api.auth import SECURITY_SCHEME
 
 # Resource blueprints, registered in this order (it is also the order of the docs page).
-RESOURCES = (shop.bp, products.bp, orders.bp)
+RESOURCES = (shop.bp, products.bp, orders.bp, payment_events.bp, sasage.bp, stock.bp)
 
 API_DESCRIPTION = (
     "The Urakata API lets a client shop's own systems read and change its data (the shop, "
     "its products, its orders). Every request carries "
     "one of the shop's API keys; the key decides the shop, so no endpoint takes a shop id. "
+    "Sasage (photos, measurements and copy of SKUs) is requested and read here too. "
+    "Payment notices (card authorisations, konbini payments, deferred-payment credit results) "
+    "go to an order's payment-events, safe to resend. "
+    "The shop's stock (per SKU, per bin and lot, and its movements) is read here too. "
     "Shop admins create and revoke keys in the portal under API keys. Errors are JSON: "
     "code, status, a message, and (for 422) errors naming each field at fault. A new order "
     "may carry an Idempotency-Key header, so that a retry never takes an order in twice."

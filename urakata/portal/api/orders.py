@@ -49,6 +49,7 @@ HOLD_CODES = (
     "duplicate",
     "totals",
     "manual",
+    "out_of_stock",
 )
 # Printable ASCII (HTTP servers refuse line breaks in header values before we see them).
 IDEMPOTENCY_KEY = f"^[ -~]{{1,{idempotency.KEY_MAX}}}$"

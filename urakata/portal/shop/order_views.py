@@ -94,6 +94,7 @@ STATUS_LABELS = {
     "on_hold": _l("On hold"),
     "confirmed": _l("Confirmed"),
     "released": _l("Released for allocation"),
+    "allocated": _l("Allocated"),
     "cancelled": _l("Cancelled"),
 }
 HOLD_LABELS = {
@@ -106,6 +107,7 @@ HOLD_LABELS = {
     "duplicate": _l("Suspected duplicate"),
     "totals": _l("Totals do not match"),
     "manual": _l("Held by an operator"),
+    "out_of_stock": _l("Out of stock"),
 }
 PAYMENT_METHOD_LABELS = {
     "card": _l("Credit card"),

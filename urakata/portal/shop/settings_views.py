@@ -43,6 +43,7 @@ FIELD_LABELS = {
     "split_policy": _l("Split shipments"),
     "stocktake_approval_threshold_yen": _l("Stocktake approval threshold (yen)"),
     "sasage_turnaround_days": _l("Sasage turnaround (business days)"),
+    "min_shelf_life_days": _l("Minimum remaining shelf life (days)"),
     "sender_name": _l("Sender name"),
     "sender_postal_code": _l("Sender postal code"),
     "sender_address": _l("Sender address"),
@@ -64,6 +65,7 @@ SECTIONS = [
             "split_policy",
             "stocktake_approval_threshold_yen",
             "sasage_turnaround_days",
+            "min_shelf_life_days",
         ],
     ),
     (
@@ -114,6 +116,14 @@ class SettingsForm(FlaskForm):
     sasage_turnaround_days = StringField(
         FIELD_LABELS["sasage_turnaround_days"],
         description=_l("From 1 to 60 business days."),
+        render_kw={"inputmode": "numeric"},
+    )
+    min_shelf_life_days = StringField(
+        FIELD_LABELS["min_shelf_life_days"],
+        description=_l(
+            "Orders are never given a lot with fewer days than this left to its best-before"
+            " date. 0 to 3650."
+        ),
         render_kw={"inputmode": "numeric"},
     )
     sender_name = StringField(FIELD_LABELS["sender_name"])
@@ -318,7 +328,11 @@ def _form_data(current: ShopSettings) -> dict:
     data = {name: _value(current, name) for name in EDITABLE if name not in SECRET_FIELDS}
     data["same_day_cutoff"] = current.same_day_cutoff.strftime("%H:%M")
     data["closed_days"] = "\n".join(d.isoformat() for d in current.closed_days)
-    for name in ("stocktake_approval_threshold_yen", "sasage_turnaround_days"):
+    for name in (
+        "stocktake_approval_threshold_yen",
+        "sasage_turnaround_days",
+        "min_shelf_life_days",
+    ):
         data[name] = str(data[name])
     data["version"] = current.version
     return data

@@ -40,9 +40,11 @@ from urakata.tenants.shop.models import ShopSettings
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "received": frozenset({"on_hold", "confirmed", "cancelled"}),
-    "on_hold": frozenset({"confirmed", "cancelled"}),
+    "on_hold": frozenset({"confirmed", "allocated", "cancelled"}),
     "confirmed": frozenset({"on_hold", "released", "cancelled"}),
-    "released": frozenset({"on_hold", "cancelled"}),
+    "released": frozenset({"on_hold", "allocated", "cancelled"}),
+    # Stock promised (urakata.tenants.stock.allocation); on hold keeps the promise.
+    "allocated": frozenset({"on_hold", "cancelled"}),
     "cancelled": frozenset(),
 }
 # Hold reasons an operator may override (a judgement, not a fact the data can fix).
@@ -330,6 +332,7 @@ def intake(
         audit.record_many(session, actor, events)
     else:
         ledger.extend(events)
+    _after_intake(session, order)
     return order
 
 
@@ -388,6 +391,7 @@ def intake_many(
     _insert_many(session, [order for order, _moves in fresh])
     for order, moves in fresh:
         ledger.extend(_intake_events(order, moves))
+        _after_intake(session, order)
     return taken
 
 
@@ -712,9 +716,14 @@ def payment_clears(method: str, status: str) -> bool:
 def _release_if_shippable(
     session: UrakataSession, actor: Actor, order: Order, now: datetime | None = None
 ) -> None:
-    if order.status != "confirmed" or not payment_clears(
-        order.payment_method, order.payment_status
-    ):
+    """Release a confirmed order whose payment clears. An order held for its payment
+    alone is confirmed again first; one held for anything else stays for an operator."""
+    if not payment_clears(order.payment_method, order.payment_status):
+        return
+    if order.status == "on_hold" and order.holds and set(order.hold_codes) == {"payment"}:
+        _move(session, actor, order, "confirmed", "order.confirmed", holds=[],
+              data={"reason": "payment_cleared"})  # fmt: skip
+    if order.status != "confirmed":
         return
     now = now or utcnow()
     if order.ship_by_at is None:
@@ -836,6 +845,7 @@ def release(
     order.confirmed_at = now or utcnow()
     data = {"overrides": sorted(overrides)} if overrides else None
     _move(session, actor, order, "confirmed", "order.confirmed", holds=[], data=data)
+    _after_confirmed(session, order, now)
     _release_if_shippable(session, actor, order, now)
     return order
 
@@ -910,6 +920,9 @@ def cancel(
         raise IllegalTransition(N_("The order is cancelled already."))
     order.cancelled_at = utcnow()
     order.cancel_reason = " ".join(reason.split())[:200]
+    from urakata.tenants.stock.allocation import release_order_allocation
+
+    release_order_allocation(session, actor=actor, order=order)
     _move(
         session,
         actor,
@@ -953,14 +966,21 @@ def record_payment(
         changes={"payment_status": (before, status)},
         data={"version": order.version},
     )
-    if order.status == "released" and not payment_clears(order.payment_method, status):
-        # Released orders go on to allocation: one whose money is gone must stop here.
+    if (
+        order.status not in ("received", "on_hold", "confirmed")
+        and "on_hold" in TRANSITIONS[order.status]
+        and not payment_clears(order.payment_method, status)
+    ):
+        # Released orders go on to allocation: one whose money is gone must stop here. It
+        # was not shippable after all: its ship-by clock starts again when the money clears.
         message = N_(
             "The payment is now %(status)s: the order cannot ship until it clears.",
             status=status,
         )
+        order.shippable_at = order.ship_by_date = order.ship_by_at = None
         _move(session, actor, order, "on_hold", "order.held",
-              holds=[hold("payment", "payment_status", message)])  # fmt: skip
+              holds=[hold("payment", "payment_status", message)],
+              data={"ship_by_cleared": True})  # fmt: skip
     _release_if_shippable(session, actor, order, now)
     return order
 
@@ -1063,3 +1083,60 @@ def daily_sales(
 def count_by_status(session: UrakataSession) -> dict[str, int]:
     rows = session.execute(select(Order.status, func.count()).group_by(Order.status))
     return {status: count for status, count in rows}
+
+
+def record_allocation(
+    session: UrakataSession, *, actor: Actor, order: Order, holds: list[dict] | None = None
+) -> None:
+    """Stock's verdict on a released order (or one on hold for "out_of_stock"), from
+    urakata.tenants.stock.allocation: every line promised → "allocated"; otherwise on hold
+    with ``holds`` (code "out_of_stock"). Recorded on the ledger like every move."""
+    if holds:
+        _move(session, actor, order, "on_hold", "order.held", holds=holds)
+    else:
+        _move(session, actor, order, "allocated", "order.allocated", holds=[])
+
+
+# -- payment holds and the confirmation mail (urakata.tenants.payments, orders.confirmation) --
+
+
+def hold_for_payment(
+    session: UrakataSession, *, actor: Actor, order_id: int, message: Message
+) -> Order:
+    """Stop an order for its payment (e.g. a 後払い credit check answered NG and the shop
+    holds such orders): a ``payment`` hold beside any other reasons it has, on the ledger.
+    The hold goes by itself when the payment clears (:func:`_release_if_shippable`)."""
+    order = get_order(session, order_id)
+    entry = hold("payment", "payment_status", message)
+    if order.status == "on_hold":
+        holds = [h for h in order.holds if h["code"] != "payment"] + [entry]
+        changes = {"holds": (order.hold_codes, [h["code"] for h in holds])}
+        order.holds, order.updated_at = holds, utcnow()
+        _flush(session, order)
+        data = {"version": order.version, **_hold_data(holds)}
+        audit.record(session, actor, "order.held", object_type="order", object_id=order.id,
+                     changes=changes, data=data)  # fmt: skip
+        return order
+    if "on_hold" not in TRANSITIONS[order.status]:
+        raise IllegalTransition(
+            N_("An order in state %(state)s cannot be held.", state=order.status)
+        )
+    _move(session, actor, order, "on_hold", "order.held", holds=[entry])
+    return order
+
+
+def _after_intake(session: UrakataSession, order: Order) -> None:
+    """After :func:`intake`: an order confirmed at once gets its confirmation mail."""
+    if order.confirmed_at is not None:
+        _after_confirmed(session, order, order.created_at)
+
+
+def _after_confirmed(session: UrakataSession, order: Order, now: datetime | None) -> None:
+    """An order was confirmed at ``now``: queue its confirmation mail (once per order).
+
+    A backdated confirmation (the demo's history, a backfill of old orders) mails nobody.
+    """
+    from urakata.tenants.orders import confirmation  # it reads orders; orders call it
+
+    if now is None or now >= utcnow() - confirmation.BACKFILL:
+        confirmation.on_confirmed(session, order)

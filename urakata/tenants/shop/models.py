@@ -36,6 +36,7 @@ class ShopSettings(TenantOwned, Base):
         ),
         CheckConstraint("stocktake_approval_threshold_yen >= 0", name="threshold"),
         CheckConstraint("sasage_turnaround_days BETWEEN 1 AND 60", name="turnaround"),
+        CheckConstraint("min_shelf_life_days BETWEEN 0 AND 3650", name="min_shelf_life"),
     )
 
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -44,6 +45,8 @@ class ShopSettings(TenantOwned, Base):
     split_policy: Mapped[str] = mapped_column(String(20), default="ship_complete")
     stocktake_approval_threshold_yen: Mapped[int] = mapped_column(Integer, default=10_000)
     sasage_turnaround_days: Mapped[int] = mapped_column(Integer, default=5)
+    # Stock allocation never takes a lot with fewer days than this to its best-before.
+    min_shelf_life_days: Mapped[int] = mapped_column(Integer, default=0)
     sender_name: Mapped[str] = mapped_column(String(100), default="")
     sender_postal_code: Mapped[str] = mapped_column(String(8), default="")
     sender_address: Mapped[str] = mapped_column(String(200), default="")

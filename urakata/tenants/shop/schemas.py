@@ -230,6 +230,7 @@ class ShopSettingsPatch(Schema):
     split_policy = SplitPolicy()
     stocktake_approval_threshold_yen = WholeNumber(minimum=0, maximum=YEN_MAX)
     sasage_turnaround_days = WholeNumber(minimum=1, maximum=60)
+    min_shelf_life_days = WholeNumber(minimum=0, maximum=3650)
     sender_name = SingleLine(max_length=SENDER_NAME_MAX)
     sender_postal_code = PostalCode()
     sender_address = SingleLine(max_length=SENDER_ADDRESS_MAX)

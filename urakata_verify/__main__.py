@@ -1,0 +1,5 @@
+import sys
+
+from urakata_verify import main
+
+sys.exit(main())
