@@ -81,7 +81,12 @@ def browser_database(admin_database_url) -> Iterator[str]:
 
 
 def _own_redis_db(redis_url: str) -> str:
-    """Another Redis database than the in-process tests': their spine flushes theirs."""
+    """Another Redis database than the in-process tests': their spine flushes theirs.
+
+    TEST_BROWSER_REDIS_URL names it outright, so that two browser runs side by side do not
+    flush each other's queues."""
+    if os.environ.get("TEST_BROWSER_REDIS_URL"):
+        return os.environ["TEST_BROWSER_REDIS_URL"]
     url = make_url(redis_url.replace("redis://", "postgresql://", 1))
     db = int(url.database or 0)
     return redis_url.rsplit("/", 1)[0] + f"/{14 if db != 14 else 13}"
