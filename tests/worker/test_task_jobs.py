@@ -215,6 +215,38 @@ def test_a_job_that_gives_up_marks_its_task_failed(db, world, spine, monkeypatch
     assert failed.finished_at is not None and failed.result is None
 
 
+def test_an_export_with_filters_that_gives_up_marks_its_task_failed(db, world, spine, monkeypatch):
+    """Export jobs carry their filters as arguments; the failure handler takes them too."""
+    from urakata.worker import order_jobs
+
+    with db.tenant_session(world.shop_a.id) as s:
+        task = tasks.start_task(
+            s,
+            kind="orders.export",
+            actor=CLERK,
+            job=order_jobs.EXPORT_JOB,
+            queue=order_jobs.EXPORT_QUEUE,
+            encoding="cp932",
+            status="on_hold",
+            query="",
+        )
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(order_jobs, "list_orders", broken)
+    with pytest.raises(RuntimeError):
+        runtime.run(
+            order_jobs.EXPORT_JOB,
+            str(world.shop_a.id),
+            f"outbox:{task.outbox_id}",
+            str(task.outbox_id),
+            {"task_id": str(task.id), "encoding": "cp932", "status": "on_hold", "query": ""},
+        )
+    failed = _task(db, world.shop_a, task.id)
+    assert (failed.status, failed.message) == ("failed", "RuntimeError")
+
+
 def test_a_failed_attempt_with_retries_left_puts_the_task_back_in_the_queue(db, world, spine):
     task = _start_verification(db, world.shop_a)
     with db.tenant_session(world.shop_a.id) as s:

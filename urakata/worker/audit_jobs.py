@@ -37,9 +37,7 @@ def checkpoint_chains(session: UrakataSession, ctx: Context) -> int:
     queue=exports.EXPORT_QUEUE,
     retry_intervals=(30, 300),
     timeout=3600,
-    on_failure=lambda session, ctx, exc, final, *, task_id, **_: task_failed(
-        session, ctx, exc, final, task_id=task_id
-    ),  # the export's dates are arguments too
+    on_failure=task_failed,
 )
 def export_chain(
     session: UrakataSession,

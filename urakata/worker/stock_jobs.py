@@ -205,17 +205,12 @@ def stock_rows(row: levels.StockRow, level_rows: list[levels.LevelRow]):
         yield [_cell(name, values.get(name)) for name, _header in COLUMNS]
 
 
-def _export_failed(session, ctx: Context, exc: Exception, final: bool, *, task_id: str, **_):
-    """The task shows a failed attempt (the export's filters are no concern of it)."""
-    task_failed(session, ctx, exc, final, task_id=task_id)
-
-
 @tenant_job(
     EXPORT_JOB,
     queue=EXPORT_QUEUE,
     retry_intervals=(30, 300),
     timeout=3600,
-    on_failure=_export_failed,
+    on_failure=task_failed,
 )
 def export_stock(
     session: UrakataSession,

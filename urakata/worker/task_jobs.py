@@ -117,9 +117,13 @@ def verify_chain_with_progress(
 
 
 def task_failed(
-    session: UrakataSession, ctx: Context, exc: Exception, final: bool, *, task_id: str
+    session: UrakataSession, ctx: Context, exc: Exception, final: bool, *, task_id: str, **_args
 ) -> None:
-    """A failed attempt shows on the task: queued again while retries are left, then failed."""
+    """A failed attempt shows on the task: queued again while retries are left, then failed.
+
+    The job's other arguments (an export's filters, a request id) come along and are no
+    concern of the task; taking them here lets every task job name this as its on_failure.
+    """
     reason = type(exc).__name__
     if final:
         tasks.fail_task(session, task_id, message=reason)

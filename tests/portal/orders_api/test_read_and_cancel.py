@@ -73,6 +73,17 @@ def test_the_list_filters(client, key_a):
         )
 
 
+def test_every_hold_reason_is_a_filter_and_has_a_label(client, key_a):
+    from urakata.portal.shop.order_views import HOLD_LABELS
+    from urakata.tenants.orders.services import HOLD_CODES
+
+    assert set(HOLD_LABELS) == set(HOLD_CODES)
+    for code in HOLD_CODES:
+        assert listing(client, key_a, hold=code)["items"] == []
+    refused = client.get("/api/v1/orders", query_string={"hold": "bogus"}, headers=key_a.headers)
+    assert refused.status_code == 422
+
+
 def test_cancel_with_and_without_a_version(client, db, world, key_a):
     order = create(client, key_a)
     stale = client.post(

@@ -26,6 +26,7 @@ from urakata.portal.requestdb import db_session
 from urakata.tenants.orders import idempotency, schemas
 from urakata.tenants.orders.models import PAYMENT_STATUSES, STATUSES
 from urakata.tenants.orders.services import (
+    HOLD_CODES,
     IllegalTransition,
     OrderConflict,
     OrderFilter,
@@ -38,19 +39,6 @@ from urakata.tenants.orders.services import (
 )
 
 PAGE_MAX = 200
-# The hold reason codes the order service sets (services.py has no list of them).
-HOLD_CODES = (
-    "sku_unknown",
-    "sku_inactive",
-    "postal_code",
-    "phone",
-    "address",
-    "address_length",
-    "duplicate",
-    "totals",
-    "manual",
-    "out_of_stock",
-)
 # Printable ASCII (HTTP servers refuse line breaks in header values before we see them).
 IDEMPOTENCY_KEY = f"^[ -~]{{1,{idempotency.KEY_MAX}}}$"
 

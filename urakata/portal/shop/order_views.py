@@ -107,6 +107,7 @@ HOLD_LABELS = {
     "duplicate": _l("Suspected duplicate"),
     "totals": _l("Totals do not match"),
     "manual": _l("Held by an operator"),
+    "payment": _l("Waiting for payment"),
     "out_of_stock": _l("Out of stock"),
 }
 PAYMENT_METHOD_LABELS = {

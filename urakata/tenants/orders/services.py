@@ -47,6 +47,20 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "allocated": frozenset({"on_hold", "cancelled"}),
     "cancelled": frozenset(),
 }
+# Every hold reason code an order can carry (the portal labels each; the API filters by them).
+HOLD_CODES = (
+    "sku_unknown",
+    "sku_inactive",
+    "postal_code",
+    "phone",
+    "address",
+    "address_length",
+    "duplicate",
+    "totals",
+    "manual",
+    "payment",
+    "out_of_stock",
+)
 # Hold reasons an operator may override (a judgement, not a fact the data can fix).
 OVERRIDABLE = frozenset({"duplicate", "totals", "sku_inactive", "manual", "address_length"})
 DUPLICATE_WINDOW = timedelta(days=3)
