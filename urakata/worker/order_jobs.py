@@ -8,21 +8,21 @@ Cells a spreadsheet would run as formulas are neutralised; times are in the shop
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from urakata.platform import audit, jpaddress, tasks
-from urakata.platform.csvfiles import encode_csv, neutralise
+from urakata.platform import jpaddress
+from urakata.platform.csvfiles import neutralise
 from urakata.platform.db import UrakataSession
 from urakata.platform.tenancy import Tenant
 from urakata.tenants.orders.models import Order
 from urakata.tenants.orders.services import OrderFilter, _filtered, list_orders
+from urakata.worker.csv_exports import write_csv_export
 from urakata.worker.runtime import Context, tenant_job
-from urakata.worker.task_jobs import Progress, task_failed
+from urakata.worker.task_jobs import task_failed
 
 # The same names as urakata.portal.shop.order_views (the worker may not import the portal).
 EXPORT_KIND = "orders.export"
@@ -144,45 +144,35 @@ def export_orders(
     **given,
 ) -> dict:
     """Write the shop's matching orders as CSV; the file and figures are the task's result."""
-    shop = session.get(Tenant, session.tenant_id)
-    task = tasks.get_task(session, task_id)
+    zone = session.get(Tenant, session.tenant_id).zone
     filters = _filters(**given)
     # TODO(orders services): a public count_orders(session, filters) would replace _filtered.
     total = session.scalar(select(func.count()).select_from(_filtered(select(Order.id), filters)
                                                             .subquery()))  # fmt: skip
-    progress = Progress(ctx, shop.id, task.id, total=total)
-    progress(0, total)
-    rows: list[list[str]] = [[header for _name, header in COLUMNS]]
-    done, after = 0, None
-    while True:
-        page = list_orders(session, filters, after_id=after, limit=BATCH)
-        for order in page.items:
-            rows.extend(order_rows(order, shop.zone))
-            session.expunge(order)  # batches must not pile up in the identity map
-        done += len(page.items)
-        progress(done, max(total, done))
-        if page.next_after is None:
-            break
-        after = page.next_after
-    data = b"".join(encode_csv(rows, encoding))
-    stamp = datetime.now(shop.zone).strftime("%Y%m%d-%H%M")
-    result = {
-        "orders": done,
-        "rows": len(rows) - 1,
-        "encoding": encoding,
-        "filename": f"orders-{shop.slug}-{stamp}.csv",
-        "size": len(data),
-    }
-    tasks.finish_task(
-        session, task_id, result={**result, "file": base64.b64encode(data).decode()}, done=done
-    )
-    audit.record(
+
+    def pages():
+        after = None
+        while True:
+            page = list_orders(session, filters, after_id=after, limit=BATCH)
+            rows = []
+            for order in page.items:
+                rows.extend(order_rows(order, zone))
+                session.expunge(order)  # batches must not pile up in the identity map
+            yield rows, len(page.items)
+            if page.next_after is None:
+                return
+            after = page.next_after
+
+    return write_csv_export(
         session,
-        ctx.actor,
-        "orders.exported",
-        object_type="task",
-        object_id=task_id,
-        data={**result, "filters": {k: v for k, v in given.items() if v}},
+        ctx,
+        task_id=task_id,
+        encoding=encoding,
+        header=[header for _name, header in COLUMNS],
+        total=total,
+        pages=pages(),
+        counted="orders",
+        file_stem="orders",
+        event="orders.exported",
+        filters={k: v for k, v in given.items() if v},
     )
-    progress.to_job_meta(done, tasks.TaskStatus.done)
-    return result

@@ -10,17 +10,15 @@ and, when the batch was full, the request for the next one.
 
 from __future__ import annotations
 
-import base64
 import logging
 import uuid
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from urakata.platform import audit, jobs, tasks
+from urakata.platform import jobs
 from urakata.platform.audit import AGENCY_CHAIN_ID
-from urakata.platform.csvfiles import encode_csv, neutralise
+from urakata.platform.csvfiles import neutralise
 from urakata.platform.db import UrakataSession, utcnow
 from urakata.platform.tenancy import Tenant, fan_out_across_tenants
 from urakata.tenants.orders.models import Order
@@ -36,8 +34,9 @@ from urakata.tenants.stock.ledger import (
     retrying,
 )
 from urakata.tenants.stock.reconciliation import ShopMismatch, alert_agency, reconcile
+from urakata.worker.csv_exports import write_csv_export
 from urakata.worker.runtime import Context, tenant_job
-from urakata.worker.task_jobs import Progress, task_failed
+from urakata.worker.task_jobs import task_failed
 
 log = logging.getLogger(__name__)
 BATCH = 200  # orders per allocation job; a full batch asks for the next one
@@ -222,50 +221,37 @@ def export_stock(
     in_stock_only: bool = False,
 ) -> dict:
     """Write the shop's stock list (its filters) as CSV; the file is the task's result."""
-    shop = session.get(Tenant, session.tenant_id)
-    task = tasks.get_task(session, task_id)
     now = utcnow()
     total = levels.stock_count(session, query=query, in_stock_only=in_stock_only, now=now)
-    progress = Progress(ctx, shop.id, task.id, total=total)
-    progress(0, total)
-    rows = [[header for _name, header in COLUMNS]]
-    done, after = 0, None
-    while True:
-        page = levels.stock_list(
-            session,
-            query=query,
-            in_stock_only=in_stock_only,
-            after_sku=after,
-            limit=EXPORT_PAGE,
-            now=now,
-        )
-        found = levels.levels_of(session, [r.product_id for r in page.items], now)
-        for item in page.items:
-            rows.extend(stock_rows(item, found[item.product_id]))
-        done += len(page.items)
-        progress(done, max(total, done))
-        if page.next_after is None:
-            break
-        after = page.next_after
-    data = b"".join(encode_csv(rows, encoding))
-    stamp = datetime.now(shop.zone).strftime("%Y%m%d-%H%M")
-    result = {
-        "products": done,
-        "rows": len(rows) - 1,
-        "encoding": encoding,
-        "filename": f"stock-{shop.slug}-{stamp}.csv",
-        "size": len(data),
-    }
-    tasks.finish_task(
-        session, task_id, result={**result, "file": base64.b64encode(data).decode()}, done=done
-    )
-    audit.record(
+
+    def pages():
+        after = None
+        while True:
+            page = levels.stock_list(
+                session,
+                query=query,
+                in_stock_only=in_stock_only,
+                after_sku=after,
+                limit=EXPORT_PAGE,
+                now=now,
+            )
+            found = levels.levels_of(session, [r.product_id for r in page.items], now)
+            rows = [row for item in page.items for row in stock_rows(item, found[item.product_id])]
+            yield rows, len(page.items)
+            if page.next_after is None:
+                return
+            after = page.next_after
+
+    return write_csv_export(
         session,
-        ctx.actor,
-        "stock.exported",
-        object_type="task",
-        object_id=task_id,
-        data={**result, "filters": {"query": query, "in_stock_only": in_stock_only}},
+        ctx,
+        task_id=task_id,
+        encoding=encoding,
+        header=[header for _name, header in COLUMNS],
+        total=total,
+        pages=pages(),
+        counted="products",
+        file_stem="stock",
+        event="stock.exported",
+        filters={"query": query, "in_stock_only": in_stock_only},
     )
-    progress.to_job_meta(done, tasks.TaskStatus.done)
-    return result

@@ -11,16 +11,13 @@ download an export, the read is recorded on the shop's ledger.
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import date, datetime
 
 from flask import (
-    Response,
     abort,
     flash,
     g,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -44,7 +41,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from urakata.platform import audit, jpaddress, tasks
+from urakata.platform import audit, jpaddress
 from urakata.platform.identity import SHOP_ROLES
 from urakata.platform.tasks import ShopTask, TaskStatus
 from urakata.platform.tenancy import NotFound
@@ -53,7 +50,15 @@ from urakata.portal.actor import current_actor
 from urakata.portal.i18n import translate_message
 from urakata.portal.requestdb import db_session
 from urakata.portal.shop.blueprint import bp, menu_entry
-from urakata.portal.shop.task_views import status_text, task_state
+from urakata.portal.shop.csv_export_views import (
+    csv_download,
+    export_state,
+    export_task_or_404,
+    progress_response,
+    shown_result,
+    start_export,
+)
+from urakata.portal.shop.task_views import status_text
 from urakata.portal.timeline import timeline
 from urakata.tenants.orders.models import (
     PAYMENT_STATUSES,
@@ -673,17 +678,11 @@ def export_orders():
         {"status": form.status.data, "hold": form.hold.data, "payment": form.payment.data,
          "until": form.until.data, "q": form.q.data}
     )  # fmt: skip
-    session = db_session()
-    running = tasks.active_task(session, EXPORT_KIND)
-    if running is not None and running.created_by == current_actor().user_id:
-        flash(_("Your export is already under way; wait for it to finish."), "warning")
-        return redirect(url_for("shop.order_export", task_id=running.id), 303)
-    task = tasks.start_task(
-        session,
+    return start_export(
         kind=EXPORT_KIND,
-        actor=current_actor(),
         job=EXPORT_JOB,
         queue=EXPORT_QUEUE,
+        page="shop.order_export",
         encoding=form.encoding.data,
         status=filters.status,
         hold=filters.hold,
@@ -691,18 +690,6 @@ def export_orders():
         ship_by_until=shown["until"] or None,
         query=filters.query,
     )
-    flash(_("The export has started."), "success")
-    return redirect(url_for("shop.order_export", task_id=task.id), 303)
-
-
-def _export_or_404(task_id) -> ShopTask:
-    try:
-        task = tasks.get_task(db_session(), task_id)
-    except NotFound:
-        abort(404)
-    if task.kind != EXPORT_KIND:
-        abort(404)
-    return task
 
 
 def export_status_text(task: ShopTask) -> str:
@@ -723,24 +710,21 @@ def export_status_text(task: ShopTask) -> str:
 
 
 def _export_state(task: ShopTask) -> dict:
-    state = task_state(task)
-    state["status_text"] = export_status_text(task)
-    done = task.status == TaskStatus.done
-    state["result_url"] = url_for("shop.download_order_export", task_id=task.id) if done else None
-    return state
+    return export_state(
+        task, status_text=export_status_text(task), download="shop.download_order_export"
+    )
 
 
 @bp.get("/orders/export/<uuid:task_id>")
 def order_export(task_id: uuid.UUID):
     require_permission("orders.view")
-    task = _export_or_404(task_id)
-    result = {k: v for k, v in (task.result or {}).items() if k != "file"}
+    task = export_task_or_404(task_id, EXPORT_KIND)
     return render_template(
         "shop/orders/export.html",
         shop=g.shop,
         task=task,
         state=_export_state(task),
-        result=result,
+        result=shown_result(task),
         local=_local,
     )
 
@@ -748,15 +732,13 @@ def order_export(task_id: uuid.UUID):
 @bp.get("/orders/export/<uuid:task_id>/progress.json")
 def order_export_progress(task_id: uuid.UUID):
     require_permission("orders.view")
-    response = jsonify(_export_state(_export_or_404(task_id)))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return progress_response(_export_state(export_task_or_404(task_id, EXPORT_KIND)))
 
 
 @bp.get("/orders/export/<uuid:task_id>/download")
 def download_order_export(task_id: uuid.UUID):
     require_permission("orders.view")
-    task = _export_or_404(task_id)
+    task = export_task_or_404(task_id, EXPORT_KIND)
     result = task.result or {}
     if task.status != TaskStatus.done or "file" not in result:
         abort(404)
@@ -770,9 +752,4 @@ def download_order_export(task_id: uuid.UUID):
             rows=result.get("rows"),
             export=True,
         )
-    charset = "Shift_JIS" if result.get("encoding") == "cp932" else "utf-8"
-    response = Response(base64.b64decode(result["file"]), mimetype="text/csv")
-    response.headers["Content-Type"] = f"text/csv; charset={charset}"
-    response.headers["Content-Disposition"] = f'attachment; filename="{result["filename"]}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return csv_download(task)

@@ -10,11 +10,10 @@ changes nothing the second time and says so.
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import datetime
 
-from flask import Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -22,7 +21,6 @@ from flask_wtf import FlaskForm
 from wtforms import FieldList, Form, FormField, HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 
-from urakata.platform import tasks
 from urakata.platform.tasks import ShopTask, TaskStatus
 from urakata.platform.tenancy import NotFound
 from urakata.portal.access import has_permission, require_permission
@@ -30,7 +28,15 @@ from urakata.portal.actor import current_actor
 from urakata.portal.i18n import translate_message
 from urakata.portal.requestdb import db_session
 from urakata.portal.shop.blueprint import bp, menu_entry
-from urakata.portal.shop.task_views import status_text, task_state
+from urakata.portal.shop.csv_export_views import (
+    csv_download,
+    export_state,
+    export_task_or_404,
+    progress_response,
+    shown_result,
+    start_export,
+)
+from urakata.portal.shop.task_views import status_text
 from urakata.tenants.orders.services import IllegalTransition, StaleOrder
 from urakata.tenants.stock import levels
 from urakata.tenants.stock.allocation import allocate_order
@@ -355,68 +361,50 @@ def export_stock():
     if not form.validate() or form.encoding.data not in EXPORT_ENCODINGS:
         abort(400)
     shown = _filters({"q": form.q.data, "in_stock": form.in_stock.data})
-    session = db_session()
-    running = tasks.active_task(session, EXPORT_KIND)
-    if running is not None and running.created_by == current_actor().user_id:
-        flash(_("Your export is already under way; wait for it to finish."), "warning")
-        return redirect(url_for("shop.stock_export", task_id=running.id), 303)
-    task = tasks.start_task(
-        session,
+    return start_export(
         kind=EXPORT_KIND,
-        actor=current_actor(),
         job=EXPORT_JOB,
         queue=EXPORT_QUEUE,
+        page="shop.stock_export",
         encoding=form.encoding.data,
         query=shown["q"],
         in_stock_only=shown["in_stock"],
     )
-    flash(_("The export has started."), "success")
-    return redirect(url_for("shop.stock_export", task_id=task.id), 303)
 
 
-def _export_or_404(task_id) -> ShopTask:
-    try:
-        task = tasks.get_task(db_session(), task_id)
-    except NotFound:
-        abort(404)
-    if task.kind != EXPORT_KIND:
-        abort(404)
-    return task
-
-
-def _export_state(task: ShopTask) -> dict:
-    state = task_state(task)
+def _export_status_text(task: ShopTask) -> str:
     result = task.result or {}
     if task.status == TaskStatus.done and "products" in result:
-        state["status_text"] = _(
+        return _(
             "Done: %(products)s SKUs in %(rows)s rows.",
             products=format_number(result["products"]),
             rows=format_number(result["rows"]),
         )
-    elif task.status == TaskStatus.running and task.progress_total:
-        state["status_text"] = _(
+    if task.status == TaskStatus.running and task.progress_total:
+        return _(
             "Writing: %(done)s of %(total)s SKUs",
             done=format_number(task.progress_done),
             total=format_number(task.progress_total),
         )
-    else:
-        state["status_text"] = status_text(task)
-    done = task.status == TaskStatus.done
-    state["result_url"] = url_for("shop.download_stock_export", task_id=task.id) if done else None
-    return state
+    return status_text(task)
+
+
+def _export_state(task: ShopTask) -> dict:
+    return export_state(
+        task, status_text=_export_status_text(task), download="shop.download_stock_export"
+    )
 
 
 @bp.get("/stock/export/<uuid:task_id>")
 def stock_export(task_id: uuid.UUID):
     require_permission("stock.view")
-    task = _export_or_404(task_id)
-    result = {k: v for k, v in (task.result or {}).items() if k != "file"}
+    task = export_task_or_404(task_id, EXPORT_KIND)
     return render_template(
         "stock/export.html",
         shop=g.shop,
         task=task,
         state=_export_state(task),
-        result=result,
+        result=shown_result(task),
         local=_local,
     )
 
@@ -424,21 +412,10 @@ def stock_export(task_id: uuid.UUID):
 @bp.get("/stock/export/<uuid:task_id>/progress.json")
 def stock_export_progress(task_id: uuid.UUID):
     require_permission("stock.view")
-    response = jsonify(_export_state(_export_or_404(task_id)))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return progress_response(_export_state(export_task_or_404(task_id, EXPORT_KIND)))
 
 
 @bp.get("/stock/export/<uuid:task_id>/download")
 def download_stock_export(task_id: uuid.UUID):
     require_permission("stock.view")
-    task = _export_or_404(task_id)
-    result = task.result or {}
-    if task.status != TaskStatus.done or "file" not in result:
-        abort(404)
-    charset = "Shift_JIS" if result.get("encoding") == "cp932" else "utf-8"
-    response = Response(base64.b64decode(result["file"]), mimetype="text/csv")
-    response.headers["Content-Type"] = f"text/csv; charset={charset}"
-    response.headers["Content-Disposition"] = f'attachment; filename="{result["filename"]}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return csv_download(export_task_or_404(task_id, EXPORT_KIND))
