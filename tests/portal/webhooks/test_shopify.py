@@ -179,3 +179,32 @@ def test_mapping_details():
     assert body["lines"][0]["unit_price_yen"] == 1080
     assert [delivery_slot(t) for t in ("午前中", "14:00-16:00", "19時～21時", "夜")] == [
         "am", "14-16", "19-21", None]  # fmt: skip
+
+
+def test_each_shop_names_its_own_note_attributes(client, db, shops):
+    """Shop A's delivery app writes お届け指定日 / お届け時間 / 熨斗の種類; shop B never said so."""
+    shop_a, shop_b = shops
+    with db.tenant_session(shop_a.id) as s:
+        s.execute(
+            update(ShopSettings).values(
+                shopify_date_keys="お届け指定日, Delivery-Day",
+                shopify_slot_keys="お届け時間",
+                shopify_noshi_keys="熨斗の種類",
+            )
+        )
+    own = {
+        **PAYLOAD,
+        "note_attributes": [
+            {"name": "お届け指定日", "value": "２０２６/１１/２６"},
+            {"name": "お届け時間", "value": "午前中"},
+            {"name": "熨斗の種類", "value": "御祝"},
+        ],
+    }
+    assert deliver(client, "shop-a", own, SECRET_A).status_code == 200
+    order = orders(db, shop_a)["#3001"]
+    assert (str(order.delivery_date), order.delivery_slot, order.noshi) == (
+        "2026-11-26", "am", "御祝")  # fmt: skip
+    # The same names mean nothing to shop B: no delivery date, slot or のし is made up.
+    assert deliver(client, "shop-b", own, SECRET_B).status_code == 200
+    other = orders(db, shop_b)["#3001"]
+    assert (other.delivery_date, other.delivery_slot, other.noshi) == (None, None, "")

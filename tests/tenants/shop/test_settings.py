@@ -148,6 +148,9 @@ def test_the_conditional_update_catches_a_version_bumped_after_it_was_read(db, w
         ("ehiden_customer_code", "1" * 21, "up to 20 digits"),
         ("ehiden_customer_code", "12AB", "up to 20 digits"),
         ("shopify_webhook_secret", "s" * 201, "at most 200 characters"),
+        ("shopify_date_keys", "日" * 51, "at most 50 characters per name"),
+        ("shopify_slot_keys", ", ".join(["時間帯候補" + str(n) for n in range(40)]), "in all"),
+        ("shopify_noshi_keys", "のし\tの種類", "single line"),
     ],
 )
 def test_each_invalid_field_is_named_with_what_was_expected(db, world, field, value, message):
@@ -169,6 +172,11 @@ def test_unknown_fields_and_keys_of_the_row_are_refused(db, world):
         "tenant_id": ["Unknown field."],
         "colour": ["Unknown field."],
     }
+
+
+def test_note_attribute_names_are_kept_as_one_tidy_list(db, world):
+    saved = change(db, world, {"shopify_date_keys": " お届け日，Delivery-Day、お届け日 ,, "})
+    assert saved.shopify_date_keys == "お届け日, Delivery-Day"
 
 
 def test_full_width_japanese_input_is_normalised(db, world):

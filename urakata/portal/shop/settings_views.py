@@ -53,8 +53,15 @@ FIELD_LABELS = {
     "b2_freight_code": _l("Yamato B2 freight code"),
     "ehiden_customer_code": _l("Sagawa e-Hiden customer code"),
     "shopify_webhook_secret": _l("Shopify webhook secret"),
+    "shopify_date_keys": _l("Shopify note attributes: delivery date"),
+    "shopify_slot_keys": _l("Shopify note attributes: delivery time slot"),
+    "shopify_noshi_keys": _l("Shopify note attributes: noshi"),
     "logo": _l("Logo"),
 }
+NOTE_KEYS_HELP = _l(
+    "The names your Shopify delivery app gives this note attribute, separated by commas."
+    " The common apps' names (配送希望日, 配送希望時間帯, のし …) are known already."
+)
 SECTIONS = [
     (
         _l("Contract and operations"),
@@ -73,7 +80,10 @@ SECTIONS = [
         ["sender_name", "sender_postal_code", "sender_address", "sender_phone", "sender_email"],
     ),
     (_l("Carrier accounts"), ["b2_customer_code", "b2_freight_code", "ehiden_customer_code"]),
-    (_l("Integrations"), ["shopify_webhook_secret"]),
+    (
+        _l("Integrations"),
+        ["shopify_webhook_secret", "shopify_date_keys", "shopify_slot_keys", "shopify_noshi_keys"],
+    ),
 ]
 EDITABLE = [name for _title, names in SECTIONS for name in names]
 SPLIT_POLICY_LABELS = {
@@ -156,6 +166,18 @@ class SettingsForm(FlaskForm):
         FIELD_LABELS["shopify_webhook_secret"],
         description=_l("Write-only. Leave blank to keep the current secret."),
         render_kw={"autocomplete": "off"},
+    )
+    shopify_date_keys = StringField(
+        FIELD_LABELS["shopify_date_keys"],
+        description=NOTE_KEYS_HELP,
+    )
+    shopify_slot_keys = StringField(
+        FIELD_LABELS["shopify_slot_keys"],
+        description=NOTE_KEYS_HELP,
+    )
+    shopify_noshi_keys = StringField(
+        FIELD_LABELS["shopify_noshi_keys"],
+        description=NOTE_KEYS_HELP,
     )
 
     def changes(self) -> dict[str, str]:

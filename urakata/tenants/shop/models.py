@@ -58,6 +58,11 @@ class ShopSettings(TenantOwned, Base):
     b2_freight_code: Mapped[str] = mapped_column(String(2), default="")
     ehiden_customer_code: Mapped[str] = mapped_column(String(20), default="")
     shopify_webhook_secret: Mapped[str] = mapped_column(String(200), default="")
+    # The shop's own Shopify note_attributes names (comma-separated) for the requested
+    # delivery date, time slot and のし; the common apps' names are known without them.
+    shopify_date_keys: Mapped[str] = mapped_column(String(200), default="")
+    shopify_slot_keys: Mapped[str] = mapped_column(String(200), default="")
+    shopify_noshi_keys: Mapped[str] = mapped_column(String(200), default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by: Mapped[uuid.UUID | None]
 

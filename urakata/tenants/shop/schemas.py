@@ -19,6 +19,7 @@ from email_validator import EmailNotValidError, validate_email
 from marshmallow import RAISE, Schema, ValidationError
 
 from urakata.platform.fields import (
+    _CONTROL,
     _DIGITS,
     N_,
     BaseField,
@@ -36,6 +37,8 @@ SENDER_ADDRESS_MAX = 200
 SENDER_EMAIL_MAX = 254
 B2_PHONE_MAX = 15  # Yamato B2: 15 characters including hyphens
 SECRET_MAX = 200
+NOTE_KEY_MAX = 50
+NOTE_KEYS_MAX = 200
 CLOSED_DAYS_MAX = 1000
 YEN_MAX = 1_000_000_000
 
@@ -210,6 +213,32 @@ class DigitCode(BaseField):
         return text
 
 
+class AttributeNames(BaseField):
+    """Names separated by commas (、 and full-width commas too), each on one line and at
+    most 50 characters; stored as "a, b" without repeats."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        text = normalise_text(self._text(value))
+        if _CONTROL.search(text):
+            raise ValidationError(N_("Use a single line, without tabs or line breaks."))
+        names = list(dict.fromkeys(n.strip() for n in re.split(r"[,、]", text) if n.strip()))
+        for name in names:
+            if len(name) > NOTE_KEY_MAX:
+                raise ValidationError(
+                    N_(
+                        "%(name)s: use at most %(limit)d characters per name.",
+                        name=name[:20] + "…",
+                        limit=NOTE_KEY_MAX,
+                    )
+                )
+        joined = ", ".join(names)
+        if len(joined) > NOTE_KEYS_MAX:
+            raise ValidationError(
+                N_("Use at most %(limit)d characters in all.", limit=NOTE_KEYS_MAX)
+            )
+        return joined
+
+
 class ShopSettingsPatch(Schema):
     """The settings an agency admin may change; any subset, unknown names refused.
 
@@ -240,6 +269,9 @@ class ShopSettingsPatch(Schema):
     b2_freight_code = DigitCode(length=2)
     ehiden_customer_code = DigitCode(max_length=20)
     shopify_webhook_secret = SingleLine(max_length=SECRET_MAX, nfkc=False)
+    shopify_date_keys = AttributeNames()
+    shopify_slot_keys = AttributeNames()
+    shopify_noshi_keys = AttributeNames()
 
 
 def load_settings_patch(changes: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:

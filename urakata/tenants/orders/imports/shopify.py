@@ -31,6 +31,7 @@ from urakata.tenants.orders.services import (
     cancel,
     intake,
 )
+from urakata.tenants.shop.services import get_settings
 
 # note_attributes keys (NFKC, lower case, no spaces) → order field; the names the common
 # Japanese delivery-date apps write.
@@ -88,8 +89,31 @@ def _money(value) -> int | str:
     return int(whole) if whole.lstrip("-").isdigit() and set(cents) <= {"0"} else text
 
 
-def order_body(payload: dict) -> dict:
-    """The order service's body for a Shopify order (prices include tax in Japan)."""
+# The shop settings naming the shop's own note_attributes, by the field they fill.
+SHOP_NOTE_KEYS = {
+    "shopify_date_keys": "delivery_date",
+    "shopify_slot_keys": "delivery_slot",
+    "shopify_noshi_keys": "noshi",
+}
+
+
+def note_attribute_names(settings) -> dict[str, str]:
+    """The shop's own note_attributes names (from its settings) over the common ones."""
+    names = dict(NOTE_ATTRIBUTES)
+    for setting, field in SHOP_NOTE_KEYS.items():
+        for name in (getattr(settings, setting, "") or "").split(","):
+            if name.strip():
+                names[_key(name)] = field
+    return names
+
+
+def order_body(payload: dict, note_names: dict[str, str] | None = None) -> dict:
+    """The order service's body for a Shopify order (prices include tax in Japan).
+
+    ``note_names`` maps note_attributes names to the fields they fill
+    (:func:`note_attribute_names`); by default the common apps' names.
+    """
+    note_names = NOTE_ATTRIBUTES if note_names is None else note_names
     ship = payload.get("shipping_address") or payload.get("billing_address") or {}
     billing = payload.get("billing_address") or ship
     customer = payload.get("customer") or {}
@@ -133,7 +157,7 @@ def order_body(payload: dict) -> dict:
     if payload.get("total_price") is not None:
         body["total_yen"] = _money(payload["total_price"])
     for attribute in payload.get("note_attributes") or []:
-        field = NOTE_ATTRIBUTES.get(_key(str(attribute.get("name", ""))))
+        field = note_names.get(_key(str(attribute.get("name", ""))))
         value = str(attribute.get("value") or "").strip()
         if field == "delivery_slot":
             value = delivery_slot(value)
@@ -156,8 +180,9 @@ class Delivered:
 def take_order(session: UrakataSession, *, actor: Actor, payload: dict) -> Delivered:
     """``orders/create``: the order taken in (or found, when Shopify delivers it again).
     Raises ``OrderInvalid`` when the order itself is malformed."""
+    names = note_attribute_names(get_settings(session))
     try:
-        order = intake(session, actor=actor, data=order_body(payload), channel="shopify")
+        order = intake(session, actor=actor, data=order_body(payload, names), channel="shopify")
     except OrderConflict as exc:
         return Delivered("known", exc.order)
     return Delivered("created", order)
