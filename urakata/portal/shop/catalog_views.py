@@ -18,7 +18,6 @@ from flask import (
     abort,
     flash,
     g,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -32,7 +31,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
-from urakata.platform import csvfiles, tasks
+from urakata.platform import tasks
 from urakata.platform.tasks import ShopTask, TaskStatus
 from urakata.platform.tenancy import NotFound
 from urakata.portal.access import has_permission, require_permission
@@ -40,7 +39,14 @@ from urakata.portal.actor import current_actor
 from urakata.portal.i18n import translate_message
 from urakata.portal.requestdb import db_session, get_db
 from urakata.portal.shop.blueprint import bp, menu_entry
-from urakata.portal.shop.task_views import status_text, task_state
+from urakata.portal.shop.task_pages import (
+    import_page,
+    import_refused_text,
+    page_state,
+    progress_response,
+    task_or_404,
+)
+from urakata.portal.shop.task_views import status_text
 from urakata.portal.timeline import timeline
 from urakata.tenants.catalog import csvio
 from urakata.tenants.catalog.models import STATUSES, TAX_RATES, TEMPERATURE_ZONES, Product
@@ -450,7 +456,7 @@ def _import_page(form: ImportForm, *, check: csvio.ImportCheck | None = None, fi
     session = db_session()
     before = None
     if request.method == "GET" and request.args.get("before"):
-        before = _import_task_or_404(request.args["before"])
+        before = task_or_404(request.args["before"], csvio.IMPORT_KIND)
     recent = tasks.list_tasks(
         session, kinds={csvio.IMPORT_KIND}, before=before, limit=IMPORTS_PER_PAGE + 1
     )
@@ -475,16 +481,6 @@ def _import_page(form: ImportForm, *, check: csvio.ImportCheck | None = None, fi
     )
 
 
-def _import_task_or_404(task_id) -> ShopTask:
-    try:
-        task = tasks.get_task(db_session(), task_id)
-    except NotFound:
-        abort(404)
-    if task.kind != csvio.IMPORT_KIND:
-        abort(404)
-    return task
-
-
 def import_status_text(task: ShopTask) -> str:
     rows = task.progress_total // 2
     if task.status == TaskStatus.running and rows:
@@ -507,32 +503,25 @@ def import_status_text(task: ShopTask) -> str:
             updated=format_number(result["updated"]),
             unchanged=format_number(result["unchanged"]),
         )
-    if task.status == TaskStatus.failed and result.get("errors"):
-        return _("Not imported: the file no longer passes the checks.")
-    return status_text(task)
+    return import_refused_text(task) or status_text(task)
 
 
 def _import_state(task: ShopTask) -> dict:
-    state = task_state(task)
-    state["status_text"] = import_status_text(task)
-    state["result_url"] = url_for("shop.products") if task.status == TaskStatus.done else None
-    return state
+    return page_state(
+        task, status_text=import_status_text(task), result_url=url_for("shop.products")
+    )
 
 
 @bp.get("/products/import/<uuid:task_id>")
 def product_import_task(task_id: uuid.UUID):
     require_permission("catalog.edit")
-    task = _import_task_or_404(task_id)
-    result = task.result or {}
-    errors = csvfiles.errors_from_rows(result.get("errors", []))
+    task = task_or_404(task_id, csvio.IMPORT_KIND)
     return render_template(
         "shop/catalog_import_task.html",
         shop=g.shop,
         task=task,
         state=_import_state(task),
-        result=result if "upload" not in result else {},
-        filename=(result.get("upload") or result).get("filename", ""),
-        errors=[(e, translate_message(e.message)) for e in errors],
+        **import_page(task),
         local=_local,
     )
 
@@ -540,6 +529,4 @@ def product_import_task(task_id: uuid.UUID):
 @bp.get("/products/import/<uuid:task_id>/progress.json")
 def product_import_progress(task_id: uuid.UUID):
     require_permission("catalog.edit")
-    response = jsonify(_import_state(_import_task_or_404(task_id)))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return progress_response(_import_state(task_or_404(task_id, csvio.IMPORT_KIND)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -22,14 +22,20 @@ from wtforms.fields.choices import SelectChoice
 
 from urakata.platform import csvfiles, tasks
 from urakata.platform.tasks import ShopTask, TaskStatus
-from urakata.platform.tenancy import NotFound
 from urakata.portal.access import require_permission
 from urakata.portal.actor import current_actor
 from urakata.portal.i18n import translate_message
 from urakata.portal.requestdb import db_session
 from urakata.portal.shop.blueprint import bp
 from urakata.portal.shop.order_views import _local
-from urakata.portal.shop.task_views import status_text, task_state
+from urakata.portal.shop.task_pages import (
+    import_page,
+    import_refused_text,
+    page_state,
+    progress_response,
+    task_or_404,
+)
+from urakata.portal.shop.task_views import status_text
 from urakata.tenants.orders.imports import formats, service
 from urakata.tenants.orders.imports.service import IMPORT_KIND, start_import
 
@@ -109,7 +115,7 @@ def _page(form: OrderImportForm, *, check: service.FileCheck | None = None, file
     session = db_session()
     before = None
     if request.method == "GET" and request.args.get("before"):
-        before = _task_or_404(request.args["before"])
+        before = task_or_404(request.args["before"], IMPORT_KIND)
     recent = tasks.list_tasks(session, kinds={IMPORT_KIND}, before=before,
                               limit=IMPORTS_PER_PAGE + 1)  # fmt: skip
     return render_template(
@@ -130,16 +136,6 @@ def _page(form: OrderImportForm, *, check: service.FileCheck | None = None, file
     )
 
 
-def _task_or_404(task_id) -> ShopTask:
-    try:
-        task = tasks.get_task(db_session(), task_id)
-    except NotFound:
-        abort(404)
-    if task.kind != IMPORT_KIND:
-        abort(404)
-    return task
-
-
 def import_status_text(task: ShopTask) -> str:
     result = task.result or {}
     if task.status == TaskStatus.done and "created" in result:
@@ -151,32 +147,23 @@ def import_status_text(task: ShopTask) -> str:
             existing=format_number(result["existing"]),
             invalid=format_number(result["skipped_invalid"]),
         )
-    if task.status == TaskStatus.failed and result.get("errors"):
-        return _("Not imported: the file no longer passes the checks.")
-    return status_text(task)
+    return import_refused_text(task) or status_text(task)
 
 
 def _state(task: ShopTask) -> dict:
-    state = task_state(task)
-    state["status_text"] = import_status_text(task)
-    state["result_url"] = url_for("shop.orders") if task.status == TaskStatus.done else None
-    return state
+    return page_state(task, status_text=import_status_text(task), result_url=url_for("shop.orders"))
 
 
 @bp.get("/orders/import/<uuid:task_id>")
 def order_import_task(task_id: uuid.UUID):
     require_permission("orders.view")
-    task = _task_or_404(task_id)
-    result = task.result or {}
-    errors = csvfiles.errors_from_rows(result.get("errors", [])[:ERRORS_SHOWN])
+    task = task_or_404(task_id, IMPORT_KIND)
     return render_template(
         "shop/orders/import_task.html",
         shop=g.shop,
         task=task,
         state=_state(task),
-        result=result if "upload" not in result else {},
-        filename=(result.get("upload") or result).get("filename", ""),
-        errors=[(e, translate_message(e.message)) for e in errors],
+        **import_page(task, ERRORS_SHOWN),
         format_labels=FORMAT_LABELS,
         local=_local,
     )
@@ -185,16 +172,14 @@ def order_import_task(task_id: uuid.UUID):
 @bp.get("/orders/import/<uuid:task_id>/progress.json")
 def order_import_progress(task_id: uuid.UUID):
     require_permission("orders.view")
-    response = jsonify(_state(_task_or_404(task_id)))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return progress_response(_state(task_or_404(task_id, IMPORT_KIND)))
 
 
 @bp.get("/orders/import/<uuid:task_id>/errors.csv")
 def order_import_errors(task_id: uuid.UUID):
     """The import's error report: row, column, problem (in the page's language)."""
     require_permission("orders.view")
-    result = _task_or_404(task_id).result or {}
+    result = task_or_404(task_id, IMPORT_KIND).result or {}
     rows = [[_("Row"), _("Column"), _("Problem")]] + [
         [str(e.row), csvfiles.neutralise(e.column), csvfiles.neutralise(translate_message(
             e.message))]

@@ -50,13 +50,13 @@ from urakata.portal.actor import current_actor
 from urakata.portal.i18n import translate_message
 from urakata.portal.requestdb import db_session
 from urakata.portal.shop.blueprint import bp, menu_entry
-from urakata.portal.shop.csv_export_views import (
+from urakata.portal.shop.task_pages import (
     csv_download,
     export_state,
-    export_task_or_404,
     progress_response,
     shown_result,
     start_export,
+    task_or_404,
 )
 from urakata.portal.shop.task_views import status_text
 from urakata.portal.timeline import timeline
@@ -718,7 +718,7 @@ def _export_state(task: ShopTask) -> dict:
 @bp.get("/orders/export/<uuid:task_id>")
 def order_export(task_id: uuid.UUID):
     require_permission("orders.view")
-    task = export_task_or_404(task_id, EXPORT_KIND)
+    task = task_or_404(task_id, EXPORT_KIND)
     return render_template(
         "shop/orders/export.html",
         shop=g.shop,
@@ -732,13 +732,13 @@ def order_export(task_id: uuid.UUID):
 @bp.get("/orders/export/<uuid:task_id>/progress.json")
 def order_export_progress(task_id: uuid.UUID):
     require_permission("orders.view")
-    return progress_response(_export_state(export_task_or_404(task_id, EXPORT_KIND)))
+    return progress_response(_export_state(task_or_404(task_id, EXPORT_KIND)))
 
 
 @bp.get("/orders/export/<uuid:task_id>/download")
 def download_order_export(task_id: uuid.UUID):
     require_permission("orders.view")
-    task = export_task_or_404(task_id, EXPORT_KIND)
+    task = task_or_404(task_id, EXPORT_KIND)
     result = task.result or {}
     if task.status != TaskStatus.done or "file" not in result:
         abort(404)

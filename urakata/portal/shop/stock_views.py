@@ -28,13 +28,13 @@ from urakata.portal.actor import current_actor
 from urakata.portal.i18n import translate_message
 from urakata.portal.requestdb import db_session
 from urakata.portal.shop.blueprint import bp, menu_entry
-from urakata.portal.shop.csv_export_views import (
+from urakata.portal.shop.task_pages import (
     csv_download,
     export_state,
-    export_task_or_404,
     progress_response,
     shown_result,
     start_export,
+    task_or_404,
 )
 from urakata.portal.shop.task_views import status_text
 from urakata.tenants.orders.services import IllegalTransition, StaleOrder
@@ -398,7 +398,7 @@ def _export_state(task: ShopTask) -> dict:
 @bp.get("/stock/export/<uuid:task_id>")
 def stock_export(task_id: uuid.UUID):
     require_permission("stock.view")
-    task = export_task_or_404(task_id, EXPORT_KIND)
+    task = task_or_404(task_id, EXPORT_KIND)
     return render_template(
         "stock/export.html",
         shop=g.shop,
@@ -412,10 +412,10 @@ def stock_export(task_id: uuid.UUID):
 @bp.get("/stock/export/<uuid:task_id>/progress.json")
 def stock_export_progress(task_id: uuid.UUID):
     require_permission("stock.view")
-    return progress_response(_export_state(export_task_or_404(task_id, EXPORT_KIND)))
+    return progress_response(_export_state(task_or_404(task_id, EXPORT_KIND)))
 
 
 @bp.get("/stock/export/<uuid:task_id>/download")
 def download_stock_export(task_id: uuid.UUID):
     require_permission("stock.view")
-    return csv_download(export_task_or_404(task_id, EXPORT_KIND))
+    return csv_download(task_or_404(task_id, EXPORT_KIND))

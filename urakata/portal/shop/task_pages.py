@@ -1,8 +1,9 @@
-"""What every "export this list as CSV" page shares: starting the job (or pointing at the
-user's export already under way), finding the task, its progress state, the download.
+"""What the pages of a shop's file tasks share — CSV exports of a list (orders, stock) and
+file imports (products, orders): starting an export (or pointing at the user's export
+already under way), finding the task, its progress state, the downloads.
 
-The lists (orders, stock) keep their own filters, permissions and status wording; the
-task lookup answers 404 for a task of another kind as for another shop's.
+Each list or import keeps its own permission and status wording; the task lookup
+answers 404 for a task of another kind as for another shop's.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import base64
 from flask import Response, abort, flash, jsonify, redirect, url_for
 from flask_babel import gettext as _
 
-from urakata.platform import tasks
+from urakata.platform import csvfiles, tasks
 from urakata.platform.tasks import ShopTask, TaskStatus
 from urakata.platform.tenancy import NotFound
 from urakata.portal.actor import current_actor
+from urakata.portal.i18n import translate_message
 from urakata.portal.requestdb import db_session
 from urakata.portal.shop.task_views import task_state
 
@@ -34,7 +36,7 @@ def start_export(*, kind: str, job: str, queue: str, page: str, **arguments) -> 
     return redirect(url_for(page, task_id=task.id), 303)
 
 
-def export_task_or_404(task_id, kind: str) -> ShopTask:
+def task_or_404(task_id, kind: str) -> ShopTask:
     try:
         task = tasks.get_task(db_session(), task_id)
     except NotFound:
@@ -44,13 +46,36 @@ def export_task_or_404(task_id, kind: str) -> ShopTask:
     return task
 
 
-def export_state(task: ShopTask, *, status_text: str, download: str) -> dict:
-    """The progress bar's state, with the download link once the file is there."""
+def page_state(task: ShopTask, *, status_text: str, result_url: str) -> dict:
+    """The progress bar's state, with where to go once the task is done."""
     state = task_state(task)
     state["status_text"] = status_text
-    done = task.status == TaskStatus.done
-    state["result_url"] = url_for(download, task_id=task.id) if done else None
+    state["result_url"] = result_url if task.status == TaskStatus.done else None
     return state
+
+
+def export_state(task: ShopTask, *, status_text: str, download: str) -> dict:
+    """An export's progress state, with the download link once the file is there."""
+    return page_state(task, status_text=status_text, result_url=url_for(download, task_id=task.id))
+
+
+def import_page(task: ShopTask, errors_shown: int | None = None) -> dict:
+    """What an import's task page shows: its figures (none while the upload waits), the
+    file name, and the problems found (at most ``errors_shown``), each translated."""
+    result = task.result or {}
+    errors = csvfiles.errors_from_rows(result.get("errors", [])[:errors_shown])
+    return {
+        "result": result if "upload" not in result else {},
+        "filename": (result.get("upload") or result).get("filename", ""),
+        "errors": [(e, translate_message(e.message)) for e in errors],
+    }
+
+
+def import_refused_text(task: ShopTask) -> str | None:
+    """The wording for an import refused when the job checked the file again."""
+    if task.status == TaskStatus.failed and (task.result or {}).get("errors"):
+        return _("Not imported: the file no longer passes the checks.")
+    return None
 
 
 def shown_result(task: ShopTask) -> dict:
