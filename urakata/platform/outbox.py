@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, func, select, text
+from sqlalchemy import ForeignKey, Index, String, Text, func, insert, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -77,6 +77,28 @@ def enqueue(
     # Wake the relay at commit (NOTIFY is transactional: nothing if we roll back).
     session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
     return message
+
+
+def enqueue_many(
+    session: UrakataSession,
+    job: str,
+    *,
+    queue: str,
+    shop_id: uuid.UUID | None = None,
+    args: list[dict[str, Any]],
+) -> int:
+    """:func:`enqueue` for many runs of one job (a file's orders): one INSERT, one NOTIFY."""
+    if not args:
+        return 0
+    now = utcnow()
+    rows = [
+        {"id": uuid.uuid4(), "job": job, "queue": queue, "shop_id": shop_id,
+         "args": _check_args(one), "created_at": now}
+        for one in args
+    ]  # fmt: skip
+    session.execute(insert(OutboxMessage), rows)
+    session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+    return len(rows)
 
 
 def mark_done(session: UrakataSession, outbox_id: uuid.UUID) -> None:

@@ -204,3 +204,21 @@ def test_a_batch_keeps_the_order_of_the_file_and_the_clock_of_each_order(db, sho
     assert [(line.line_no, line.sku) for line in orders["#2001"].lines] == [
         (1, "HT-SEN-100"), (2, "HT-GYO-50")]  # fmt: skip
     assert orders["#2003"].ship_by_date is not None and orders["#2002"].ship_by_date is None
+
+
+def test_each_confirmed_order_of_a_file_gets_its_confirmation_mail_queued_once(db, shops):
+    from urakata.platform.outbox import OutboxMessage
+    from urakata.tenants.orders import confirmation
+
+    shop_a, shop_b = shops
+    with db.tenant_session(shop_a.id) as s:
+        check = check_file(s, "shopify", sample("shopify_orders.csv"), zone="Asia/Tokyo")
+        import_orders(s, actor=OPERATOR, check=check, filename="orders.csv")  # taken in now
+    orders = _orders(db, shop_a)
+    confirmed = {o.id for o in orders.values() if o.confirmed_at is not None}
+    assert confirmed
+    with db.session() as s:
+        queued = s.scalars(select(OutboxMessage).where(OutboxMessage.job == confirmation.JOB))
+        by_shop = [(m.shop_id, m.args["order_id"], m.args["reason"]) for m in queued]
+    assert sorted(by_shop) == sorted((shop_a.id, order_id, "confirmed") for order_id in confirmed)
+    assert all(shop != shop_b.id for shop, _order, _reason in by_shop)

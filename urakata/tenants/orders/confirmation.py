@@ -124,6 +124,14 @@ def on_confirmed(session: UrakataSession, order: Order) -> None:
     _enqueue(session, order, "confirmed")
 
 
+def on_confirmed_many(session: UrakataSession, orders: list[Order]) -> None:
+    """:func:`on_confirmed` for a batch of orders taken in together (one INSERT)."""
+    outbox.enqueue_many(
+        session, JOB, queue=QUEUE, shop_id=session.tenant_id,
+        args=[{"order_id": o.id, "reason": "confirmed", "locale": ""} for o in orders],
+    )  # fmt: skip
+
+
 def request_resend(session: UrakataSession, *, actor: Actor, order_id: int, locale: str) -> Order:
     """A person asks for the confirmation again (the customer lost it, a new address)."""
     order = get_order(session, order_id)

@@ -405,7 +405,7 @@ def intake_many(
     _insert_many(session, [order for order, _moves in fresh])
     for order, moves in fresh:
         ledger.extend(_intake_events(order, moves))
-        _after_intake(session, order)
+    _after_intake_many(session, [order for order, _moves in fresh])
     return taken
 
 
@@ -1143,6 +1143,16 @@ def _after_intake(session: UrakataSession, order: Order) -> None:
     """After :func:`intake`: an order confirmed at once gets its confirmation mail."""
     if order.confirmed_at is not None:
         _after_confirmed(session, order, order.created_at)
+
+
+def _after_intake_many(session: UrakataSession, orders: list[Order]) -> None:
+    """:func:`_after_intake` for a batch: the confirmation mails queued in one INSERT."""
+    from urakata.tenants.orders import confirmation
+
+    recent = utcnow() - confirmation.BACKFILL
+    confirmation.on_confirmed_many(
+        session, [o for o in orders if o.confirmed_at is not None and o.created_at >= recent]
+    )
 
 
 def _after_confirmed(session: UrakataSession, order: Order, now: datetime | None) -> None:
