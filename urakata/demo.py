@@ -657,6 +657,31 @@ def _secret_key(var: Path) -> str:
     return path.read_text().strip()
 
 
+def _ledger_key(var: Path):
+    """The demo's ledger signing key (made once under ./var, like a production key file,
+    with its public half beside it for ``urakata-verify --pubkey``)."""
+    from urakata.platform import checkpoints
+
+    path = var / "ledger_signing_key.pem"
+    if not path.exists():
+        signer = checkpoints.Signer.generate()
+        path.write_bytes(signer.private_pem())
+        path.chmod(0o600)
+    signer = checkpoints.Signer.from_text(path.read_bytes(), str(path))
+    (var / "ledger_public_key.pem").write_bytes(checkpoints.public_key_pem(signer.public_raw))
+    return path, signer
+
+
+def first_checkpoints(db: Database, signer, directory: Path) -> int:
+    """Sign every chain's head once, so an auditor can verify as soon as the demo is up
+    (the cron job signs again every ten minutes)."""
+    from urakata.platform import checkpoints
+
+    with db.platform_session() as session:
+        shops = list(session.scalars(select(Tenant.id).order_by(Tenant.slug)))
+    return len(checkpoints.checkpoint_every_chain(db, signer, directory, shops))
+
+
 def run_demo(var: Path, port: int = 8000) -> int:
     from urakata.platform.dbroles import bootstrap_database
     from urakata.platform.devservers import DevServers
@@ -688,6 +713,12 @@ def run_demo(var: Path, port: int = 8000) -> int:
         key_file.write_text(token)
         key_file.chmod(0o600)
     print("seeded the demo agency" if token else "demo data already present; reusing ./var")
+    key_path, signer = _ledger_key(var)
+    checkpoint_dir = (var / "checkpoints").resolve()
+    if token:
+        db = Database.from_url(urls.app_url)
+        first_checkpoints(db, signer, checkpoint_dir)
+        db.dispose()
 
     env = dict(
         os.environ,
@@ -697,6 +728,8 @@ def run_demo(var: Path, port: int = 8000) -> int:
         SECRET_KEY=_secret_key(var),
         MAIL_DIR=str((var / "mail").resolve()),
         PUBLIC_URL=f"http://127.0.0.1:{port}",
+        LEDGER_SIGNING_KEY_FILE=str(key_path.resolve()),
+        LEDGER_CHECKPOINT_DIR=str(checkpoint_dir),
     )
     bindir = Path(sys.executable).parent
     children = [
@@ -753,6 +786,7 @@ def _print_banner(port: int, api_token: str) -> None:
         seen.add(email)
         print(f"    {role.value:<13} {email:<32} {shop or '(agency)'}")
     print("  agency admins and operators set up two-factor authentication at first login.")
+    print("  ledger: checkpoints in ./var/checkpoints/, public key ./var/ledger_public_key.pem")
     if api_token:
         print(f"  API (hanabi-tea): curl -H 'Authorization: Bearer {api_token}' \\")
         print(f"                    http://127.0.0.1:{port}/api/v1/shop")

@@ -119,6 +119,14 @@ class Signer:
     def generate(cls) -> Signer:
         return cls(Ed25519PrivateKey.generate())
 
+    def private_pem(self) -> bytes:
+        """The private key as PKCS#8 PEM (what LEDGER_SIGNING_KEY_FILE holds)."""
+        return self.private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+
     @classmethod
     def from_text(cls, value: str | bytes, source: str = "the signing key") -> Signer:
         """A PEM private key (PKCS#8, as ``openssl genpkey -algorithm ed25519`` writes it),
