@@ -225,6 +225,22 @@ def test_a_bad_address_on_a_released_order_puts_it_on_hold(db, shop, clock):
     assert actions(db, shop, order.id)[-2:] == ["order.address_changed", "order.held"]
 
 
+def test_a_bad_address_on_an_allocated_order_puts_it_on_hold_too(db, shop, clock):
+    order = take(db, shop)
+    with db.tenant_session(shop.id) as s:
+        services.record_allocation(s, actor=OPERATOR, order=services.get_order(s, order.id))
+    with db.tenant_session(shop.id) as s:
+        allocated = services.get_order(s, order.id)
+        assert allocated.status == "allocated"
+        order = services.edit_address(
+            s, actor=OPERATOR, order_id=order.id,
+            data={"version": allocated.version, "phone": "03-1234"},
+        )  # fmt: skip
+    assert (order.status, order.hold_codes) == ("on_hold", ["phone"])
+    assert actions(db, shop, order.id)[-3:] == [
+        "order.allocated", "order.address_changed", "order.held"]  # fmt: skip
+
+
 def test_a_good_address_edit_on_a_released_order_keeps_it_released(db, shop, clock):
     order = take(db, shop)
     with db.tenant_session(shop.id) as s:

@@ -901,8 +901,9 @@ def edit_address(session: UrakataSession, *, actor: Actor, order_id: int, data: 
         changes=changes,
         data={"version": order.version},
     )
-    if problems and order.status in ("confirmed", "released"):
-        # A confirmed or released order must not go on with an address it cannot ship to.
+    if problems and order.status in ("confirmed", "released", "allocated"):
+        # Such an order must not go on with an address it cannot ship to. An allocated one
+        # keeps its stock while it waits (allocation only adds what an order lacks).
         _move(session, actor, order, "on_hold", "order.held", holds=problems)
     return order
 
