@@ -30,10 +30,12 @@ def test_dev_servers_start_reuse_their_directory_and_stop(tmp_path):
         again.stop()
 
 
-def test_demo_seed_creates_the_agency_once(db, tmp_path):
+def test_demo_seed_creates_the_agency_once(db, tmp_path, monkeypatch):
+    monkeypatch.setenv("FILES_DIR", str(tmp_path / "files"))  # its photos, not the repo's var/
     token = seed_demo(db, b"k")
     assert token and token.startswith("uk_")
     assert seed_demo(db, b"k") is None
+    assert any((tmp_path / "files").rglob("original.*"))  # the sasage photos went there
     with db.platform_session() as s:
         slugs = set(s.scalars(select(Tenant.slug)))
         users = s.scalar(select(func.count()).select_from(UserAccount))
