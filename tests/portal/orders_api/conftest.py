@@ -2,52 +2,18 @@
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 from sqlalchemy import func, select
 
 from tests.portal.api.conftest import issue_key
+from tests.tenants.orders.conftest import PRODUCTS as SAMPLE_PRODUCTS
+from tests.tenants.orders.conftest import order_body  # noqa: F401 - the tests' sample order
 from urakata.platform.audit import Actor, AuditEvent
 from urakata.tenants.catalog.services import create_product
 from urakata.tenants.orders.models import IdempotencyKey, Order
 
 CATALOG_ACTOR = Actor(type="user", id="op-1", label="受注担当 佐藤", request_id="r1")
-PRODUCTS = (
-    {"sku": "TEA-001", "name": "静岡 深蒸し煎茶 100g", "price_yen": 1080, "tax_rate": 8},
-    {"sku": "CUP-001", "name": "有田焼 湯呑み", "price_yen": 1100, "tax_rate": 10},
-)
-
-ORDER = {
-    "external_id": "#1001",
-    "ordered_at": "2026-06-01T10:00:00+09:00",
-    "customer": {"name": "山田 太郎", "kana": "ヤマダ タロウ", "email": "taro@example.jp"},
-    "ship_to": {
-        "name": "山田 太郎",
-        "postal_code": "100-0001",
-        "prefecture": "東京都",
-        "city": "千代田区",
-        "street": "千代田1-1",
-        "phone": "090-1234-5678",
-    },
-    "lines": [
-        {"sku": "TEA-001", "quantity": 2, "unit_price_yen": 1080},
-        {"sku": "CUP-001", "quantity": 1, "unit_price_yen": 1100},
-    ],
-    "payment_method": "card",
-    "payment_status": "authorized",
-}
-
-
-def order_body(**changes) -> dict:
-    """The sample order with top-level changes; ``ship_to`` / ``customer`` dicts merge."""
-    body = copy.deepcopy(ORDER)
-    for key, value in changes.items():
-        if key in ("ship_to", "customer"):
-            body[key].update(value)
-        else:
-            body[key] = value
-    return body
+PRODUCTS = SAMPLE_PRODUCTS[:2]  # on sale in both shops
 
 
 def add_catalog(db, shop) -> None:
