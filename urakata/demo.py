@@ -31,10 +31,14 @@ from urakata.platform.passwords import hash_password
 from urakata.platform.tenancy import Tenant
 from urakata.tenants.catalog.models import Product
 from urakata.tenants.catalog.services import create_product, update_product
+from urakata.tenants.fulfilment.demo import seed_fulfilment
+from urakata.tenants.inbound.demo import seed_inbound
 from urakata.tenants.orders import services as orders
 from urakata.tenants.orders.models import DELIVERY_SLOTS
 from urakata.tenants.payments.demo import seed_payments
+from urakata.tenants.planning.demo import seed_planning
 from urakata.tenants.sasage.demo import seed_sasage
+from urakata.tenants.shipping.demo import seed_shipping
 from urakata.tenants.shop.services import onboard_shop, update_settings
 from urakata.tenants.stock.demo import seed_stock
 from urakata.worker.queues import QUEUES
@@ -635,6 +639,10 @@ def seed_demo(db: Database, link_key: bytes) -> str | None:
     seed_payments(db, tenants)
     seed_stock(db, tenants)
     seed_sasage(db, tenants)
+    seed_planning(db, tenants)
+    seed_inbound(db, tenants)
+    seed_fulfilment(db, tenants)
+    seed_shipping(db, tenants)
     with db.platform_session() as session:
         _key, token = create_api_key(
             session, tenants["hanabi-tea"].id, "demo: 受注連携", actor=SEED

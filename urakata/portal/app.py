@@ -102,11 +102,18 @@ def configure_templates(app: Flask) -> None:
 def configure_blueprints(app: Flask) -> None:
     from urakata.portal import home, ops, webhooks
     from urakata.portal.agency import calendar_views, ops_views  # noqa: F401
+    from urakata.portal.agency import handover_views as _agency_handover_views  # noqa: F401
+    from urakata.portal.agency import inbound_views as _agency_inbound_views  # noqa: F401
     from urakata.portal.agency import order_views as _agency_order_views  # noqa: F401
+    from urakata.portal.agency import packing_views as _agency_packing_views  # noqa: F401
     from urakata.portal.agency import payment_views as _agency_payment_views  # noqa: F401
+    from urakata.portal.agency import planning_views as _agency_planning_views  # noqa: F401
     from urakata.portal.agency import sasage_views as _agency_sasage_views  # noqa: F401
+    from urakata.portal.agency import scan_views as _agency_scan_views  # noqa: F401
     from urakata.portal.agency import stock_views as _agency_stock_views  # noqa: F401
+    from urakata.portal.agency import stocktake_views as _agency_stocktake_views  # noqa: F401
     from urakata.portal.agency import views as agency
+    from urakata.portal.agency import wave_views as _agency_wave_views  # noqa: F401
     from urakata.portal.audit import ledger_views as _audit_ledger_views  # noqa: F401
     from urakata.portal.audit import views as audit
     from urakata.portal.auth import views as auth
@@ -115,14 +122,19 @@ def configure_blueprints(app: Flask) -> None:
     from urakata.portal.shop import apikey_views, settings_views  # noqa: F401
     from urakata.portal.shop import blueprint as shop
     from urakata.portal.shop import catalog_views as _catalog_views  # noqa: F401
+    from urakata.portal.shop import inbound_views as _inbound_views  # noqa: F401
     from urakata.portal.shop import mail_template_views as _mail_template_views  # noqa: F401
     from urakata.portal.shop import order_import_views as _order_import_views  # noqa: F401
     from urakata.portal.shop import order_views as _order_views  # noqa: F401
     from urakata.portal.shop import payment_views as _payment_views  # noqa: F401
+    from urakata.portal.shop import planning_views as _planning_views  # noqa: F401
     from urakata.portal.shop import privacy_views as _privacy_views  # noqa: F401
     from urakata.portal.shop import sasage_views as _sasage_views  # noqa: F401
+    from urakata.portal.shop import shipment_views as _shipment_views  # noqa: F401
     from urakata.portal.shop import stock_views as _stock_views  # noqa: F401
+    from urakata.portal.shop import stocktake_views as _stocktake_views  # noqa: F401
     from urakata.portal.shop import task_views as _task_views  # noqa: F401
+    from urakata.portal.shop import tracking_views as _tracking_views  # noqa: F401
     from urakata.portal.shop import views as _shop_views  # noqa: F401
 
     for bp in (ops.bp, home.bp, auth.bp, agency.bp, audit.bp, shop.bp, webhooks.bp):

@@ -44,6 +44,14 @@ cron.register(
 cron.register(
     run,
     queue_name="maintenance",
+    args=("fulfilment.sweep", None, None, None, {}),
+    interval=60,
+    job_timeout=120,
+    name="fulfilment-instruction-sweep",
+)
+cron.register(
+    run,
+    queue_name="maintenance",
     args=("stock.reconcile", None, None, None, {}),
     cron="41 18 * * *",  # daily, 03:41 Asia/Tokyo
     job_timeout=3600,
@@ -80,4 +88,36 @@ cron.register(
     cron="53 17 * * *",  # daily, 02:53 Asia/Tokyo
     job_timeout=3600,
     name="retention-erase-due",
+)
+cron.register(
+    run,
+    queue_name="maintenance",
+    args=("planning.sweep_snapshots", None, None, None, {}),
+    cron="5 15 * * *",  # daily, 00:05 Asia/Tokyo: the day that just ended
+    job_timeout=120,
+    name="planning-stock-snapshots",
+)
+cron.register(
+    run,
+    queue_name="maintenance",
+    args=("planning.sweep_forecasts", None, None, None, {}),
+    cron="23 16 * * *",  # daily, 01:23 Asia/Tokyo: forecasts and proposals for the morning
+    job_timeout=120,
+    name="planning-forecasts",
+)
+cron.register(
+    run,
+    queue_name="maintenance",
+    args=("planning.sweep_low_stock", None, None, None, {}),
+    cron="*/5 * * * *",  # every five minutes: the low-stock alert, once per crossing
+    job_timeout=120,
+    name="planning-low-stock",
+)
+cron.register(
+    run,
+    queue_name="maintenance",
+    args=("shipping.sweep_unpack", None, None, None, {}),
+    cron="*/10 * * * *",  # every ten minutes: packed parcels of cancelled orders get unpacked
+    job_timeout=120,
+    name="shipping-unpack",
 )

@@ -174,6 +174,18 @@ def test_unknown_fields_and_keys_of_the_row_are_refused(db, world):
     }
 
 
+def test_the_default_carrier_and_service_go_together(db, world):
+    saved = change(db, world, {"default_carrier": "sagawa", "default_carrier_service": "hikyaku"})
+    assert (saved.default_carrier, saved.default_carrier_service) == ("sagawa", "hikyaku")
+    errors = refused(db, world, {"default_carrier": "yamato", "default_carrier_service": "yu_pack"})
+    assert "not a service of yamato" in str(errors["default_carrier_service"][0])
+    # One of the two alone is checked against the other as stored.
+    errors = refused(db, world, {"default_carrier_service": "nekopos"}, version=2)
+    assert "not a service of sagawa" in str(errors["default_carrier_service"][0])
+    refusal = refused(db, world, {"default_carrier": "fedex"}, version=2)["default_carrier"][0]
+    assert "Choose one of" in str(refusal)
+
+
 def test_note_attribute_names_are_kept_as_one_tidy_list(db, world):
     saved = change(db, world, {"shopify_date_keys": " お届け日，Delivery-Day、お届け日 ,, "})
     assert saved.shopify_date_keys == "お届け日, Delivery-Day"

@@ -13,11 +13,36 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
-from urakata.portal.api import docs, orders, payment_events, products, sasage, shop, stock
+from urakata.portal.api import (
+    docs,
+    inbound,
+    orders,
+    payment_events,
+    products,
+    sasage,
+    shop,
+    stock,
+    stocktakes,
+)
+from urakata.portal.api import planning as planning_api
+from urakata.portal.api import shipments as shipments_api
+from urakata.portal.api import tracking as tracking_api
 from urakata.portal.api.auth import SECURITY_SCHEME
 
 # Resource blueprints, registered in this order (it is also the order of the docs page).
-RESOURCES = (shop.bp, products.bp, orders.bp, payment_events.bp, sasage.bp, stock.bp)
+RESOURCES = (
+    shop.bp,
+    products.bp,
+    orders.bp,
+    payment_events.bp,
+    sasage.bp,
+    stock.bp,
+    inbound.bp,
+    stocktakes.bp,
+    planning_api.bp,
+    shipments_api.bp,
+    tracking_api.bp,
+)
 
 API_DESCRIPTION = (
     "The Urakata API lets a client shop's own systems read and change its data (the shop, "

@@ -18,9 +18,11 @@ from wtforms.fields.choices import SelectChoice
 
 from urakata.portal.access import has_permission, require_permission
 from urakata.portal.actor import current_actor
+from urakata.portal.agency.wave_views import CARRIER_LABELS, SERVICE_LABELS
 from urakata.portal.i18n import translate_message
 from urakata.portal.requestdb import db_session
 from urakata.portal.shop.blueprint import bp, menu_entry
+from urakata.tenants.fulfilment.models import CARRIERS, SERVICES
 from urakata.tenants.shop.models import SPLIT_POLICIES, ShopSettings
 from urakata.tenants.shop.services import (
     LOGO_MAX_BYTES,
@@ -44,6 +46,9 @@ FIELD_LABELS = {
     "stocktake_approval_threshold_yen": _l("Stocktake approval threshold (yen)"),
     "sasage_turnaround_days": _l("Sasage turnaround (business days)"),
     "min_shelf_life_days": _l("Minimum remaining shelf life (days)"),
+    "sasage_on_first_receipt": _l("Request sasage on a SKU's first receipt"),
+    "default_carrier": _l("Default carrier"),
+    "default_carrier_service": _l("Default service"),
     "sender_name": _l("Sender name"),
     "sender_postal_code": _l("Sender postal code"),
     "sender_address": _l("Sender address"),
@@ -73,13 +78,23 @@ SECTIONS = [
             "stocktake_approval_threshold_yen",
             "sasage_turnaround_days",
             "min_shelf_life_days",
+            "sasage_on_first_receipt",
         ],
     ),
     (
         _l("Sender on shipping labels"),
         ["sender_name", "sender_postal_code", "sender_address", "sender_phone", "sender_email"],
     ),
-    (_l("Carrier accounts"), ["b2_customer_code", "b2_freight_code", "ehiden_customer_code"]),
+    (
+        _l("Carrier accounts"),
+        [
+            "default_carrier",
+            "default_carrier_service",
+            "b2_customer_code",
+            "b2_freight_code",
+            "ehiden_customer_code",
+        ],
+    ),
     (
         _l("Integrations"),
         ["shopify_webhook_secret", "shopify_date_keys", "shopify_slot_keys", "shopify_noshi_keys"],
@@ -135,6 +150,24 @@ class SettingsForm(FlaskForm):
             " date. 0 to 3650."
         ),
         render_kw={"inputmode": "numeric"},
+    )
+    sasage_on_first_receipt = SelectField(
+        FIELD_LABELS["sasage_on_first_receipt"],
+        description=_l("A SKU received for the first time gets its sasage requested by itself."),
+        choices=[SelectChoice("0", _l("No")), SelectChoice("1", _l("Yes"))],
+        validate_choice=False,
+    )
+    default_carrier = SelectField(
+        FIELD_LABELS["default_carrier"],
+        description=_l("Parcels go by this carrier unless an order says otherwise."),
+        choices=[SelectChoice(c, CARRIER_LABELS[c]) for c in CARRIERS],
+        validate_choice=False,
+    )
+    default_carrier_service = SelectField(
+        FIELD_LABELS["default_carrier_service"],
+        description=_l("A service of the carrier above (cool parcels use its standard one)."),
+        choices=[SelectChoice(v, SERVICE_LABELS[v]) for c in CARRIERS for v in SERVICES[c]],
+        validate_choice=False,
     )
     sender_name = StringField(FIELD_LABELS["sender_name"])
     sender_postal_code = StringField(
@@ -356,6 +389,7 @@ def _form_data(current: ShopSettings) -> dict:
         "min_shelf_life_days",
     ):
         data[name] = str(data[name])
+    data["sasage_on_first_receipt"] = "1" if current.sasage_on_first_receipt else "0"
     data["version"] = current.version
     return data
 
@@ -370,6 +404,12 @@ def _shown(name: str, value) -> str:
         return str(SPLIT_POLICY_LABELS.get(value, value))
     if name == "stocktake_approval_threshold_yen":
         return f"¥{value:,}"
+    if name == "default_carrier":
+        return str(CARRIER_LABELS.get(value, value))
+    if name == "default_carrier_service":
+        return str(SERVICE_LABELS.get(value, value))
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
     if name == "same_day_cutoff" and not isinstance(value, str):
         return value.strftime("%H:%M")
     if isinstance(value, list):

@@ -23,8 +23,18 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from urakata.platform.db import Base, TenantOwned, row_id, utcnow
 
 CHANNELS = ("shopify", "rakuten", "amazon", "csv", "api", "manual")
-# Later issues add instructed → … → shipped after "allocated".
-STATUSES = ("received", "on_hold", "confirmed", "released", "allocated", "cancelled")
+STATUSES = (
+    "received",
+    "on_hold",
+    "confirmed",
+    "released",
+    "allocated",
+    "instructed",  # shipments made (urakata.tenants.fulfilment)
+    "inspected",  # every shipment picked and scan-checked
+    "packed",
+    "shipped",
+    "cancelled",
+)
 PAYMENT_METHODS = ("card", "bank_transfer", "cod", "konbini", "atobarai", "other")
 PAYMENT_STATUSES = ("unpaid", "authorized", "paid", "refunded")
 # Delivery time slots: 午前中, 12–14 (Sagawa, Japan Post), 14–16, 16–18, 18–20, 19–21.

@@ -44,7 +44,13 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "confirmed": frozenset({"on_hold", "released", "cancelled"}),
     "released": frozenset({"on_hold", "allocated", "cancelled"}),
     # Stock promised (urakata.tenants.stock.allocation); on hold keeps the promise.
-    "allocated": frozenset({"on_hold", "cancelled"}),
+    "allocated": frozenset({"on_hold", "cancelled", "instructed"}),
+    # Shipping instructions, picking, inspection (urakata.tenants.fulfilment); a short pick
+    # sends the order back to allocation (released).
+    "instructed": frozenset({"inspected", "released", "cancelled"}),
+    "inspected": frozenset({"packed", "released", "cancelled"}),
+    "packed": frozenset({"shipped", "cancelled"}),  # packing and handover (issue 15)
+    "shipped": frozenset(),
     "cancelled": frozenset(),
 }
 # Every hold reason code an order can carry (the portal labels each; the API filters by them).

@@ -47,6 +47,8 @@ class ShopSettings(TenantOwned, Base):
     sasage_turnaround_days: Mapped[int] = mapped_column(Integer, default=5)
     # Stock allocation never takes a lot with fewer days than this to its best-before.
     min_shelf_life_days: Mapped[int] = mapped_column(Integer, default=0)
+    # Inbound: a SKU received for the first time asks for its sasage by itself.
+    sasage_on_first_receipt: Mapped[bool] = mapped_column(default=False)
     sender_name: Mapped[str] = mapped_column(String(100), default="")
     sender_postal_code: Mapped[str] = mapped_column(String(8), default="")
     sender_address: Mapped[str] = mapped_column(String(200), default="")
@@ -58,6 +60,9 @@ class ShopSettings(TenantOwned, Base):
     b2_freight_code: Mapped[str] = mapped_column(String(2), default="")
     ehiden_customer_code: Mapped[str] = mapped_column(String(20), default="")
     shopify_webhook_secret: Mapped[str] = mapped_column(String(200), default="")
+    # Shipping instructions: the carrier and service unless an order says otherwise.
+    default_carrier: Mapped[str] = mapped_column(String(16), default="yamato")
+    default_carrier_service: Mapped[str] = mapped_column(String(16), default="takkyubin")
     # The shop's own Shopify note_attributes names (comma-separated) for the requested
     # delivery date, time slot and のし; the common apps' names are known without them.
     shopify_date_keys: Mapped[str] = mapped_column(String(200), default="")

@@ -16,7 +16,7 @@ from datetime import date, time
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from marshmallow import RAISE, Schema, ValidationError
+from marshmallow import RAISE, Schema, ValidationError, fields, validates_schema
 
 from urakata.platform.fields import (
     _CONTROL,
@@ -29,6 +29,7 @@ from urakata.platform.fields import (
     normalise_text,
 )
 from urakata.platform.tenancy import InvalidTenantData, validate_timezone
+from urakata.tenants.fulfilment.models import ALL_SERVICES, CARRIERS, SERVICES
 from urakata.tenants.shop.models import SPLIT_POLICIES
 
 # Limits the carriers and the database impose (domain/japan.md, models.ShopSettings).
@@ -128,6 +129,31 @@ class SplitPolicy(BaseField):
                 choices=", ".join(SPLIT_POLICIES),
             )
         )
+
+
+class OneOf(BaseField):
+    """One of a fixed list of codes."""
+
+    def __init__(self, choices, **kwargs):
+        super().__init__(**kwargs)
+        self.choices = tuple(choices)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        if isinstance(value, str) and value.strip() in self.choices:
+            return value.strip()
+        raise ValidationError(N_("Choose one of: %(choices)s.", choices=", ".join(self.choices)))
+
+
+def service_problem(carrier: str, service: str):
+    """Why ``service`` cannot be ``carrier``'s default service (None when it can)."""
+    if service not in SERVICES.get(carrier, ()):
+        return N_(
+            "%(service)s is not a service of %(carrier)s; choose one of: %(choices)s.",
+            service=service,
+            carrier=carrier,
+            choices=", ".join(SERVICES.get(carrier, ())),
+        )
+    return None
 
 
 class PostalCode(BaseField):
@@ -260,6 +286,13 @@ class ShopSettingsPatch(Schema):
     stocktake_approval_threshold_yen = WholeNumber(minimum=0, maximum=YEN_MAX)
     sasage_turnaround_days = WholeNumber(minimum=1, maximum=60)
     min_shelf_life_days = WholeNumber(minimum=0, maximum=3650)
+    sasage_on_first_receipt = fields.Boolean(
+        truthy={True, "1", "true", "on"},
+        falsy={False, "0", "false", "off", ""},
+        error_messages={"invalid": N_("Choose yes or no.")},
+    )
+    default_carrier = OneOf(CARRIERS)
+    default_carrier_service = OneOf(ALL_SERVICES)
     sender_name = SingleLine(max_length=SENDER_NAME_MAX)
     sender_postal_code = PostalCode()
     sender_address = SingleLine(max_length=SENDER_ADDRESS_MAX)
@@ -272,6 +305,12 @@ class ShopSettingsPatch(Schema):
     shopify_date_keys = AttributeNames()
     shopify_slot_keys = AttributeNames()
     shopify_noshi_keys = AttributeNames()
+
+    @validates_schema
+    def _service_of_the_carrier(self, data, **kwargs):
+        carrier, service = data.get("default_carrier"), data.get("default_carrier_service")
+        if carrier and service and (problem := service_problem(carrier, service)):
+            raise ValidationError({"default_carrier_service": [problem]})
 
 
 def load_settings_patch(changes: Any) -> tuple[dict[str, Any], dict[str, list[str]]]:

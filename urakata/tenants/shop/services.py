@@ -21,7 +21,7 @@ from urakata.platform.identity import (
 )
 from urakata.platform.tenancy import InvalidTenantData, Tenant, create_tenant
 from urakata.tenants.shop.models import ShopSettings, ShopSettingsVersion
-from urakata.tenants.shop.schemas import N_, load_settings_patch
+from urakata.tenants.shop.schemas import N_, load_settings_patch, service_problem
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,11 @@ def update_settings(
         del values["shopify_webhook_secret"]
     settings = get_settings(session)
     _check_version(settings, expected_version)
+    if {"default_carrier", "default_carrier_service"} & set(values):
+        carrier = values.get("default_carrier", settings.default_carrier)
+        service = values.get("default_carrier_service", settings.default_carrier_service)
+        if problem := service_problem(carrier, service):
+            raise SettingsInvalid({"default_carrier_service": [problem]})
     tenant = session.get(Tenant, session.tenant_id)
     current = {f: tenant.timezone if f in TENANT_FIELDS else getattr(settings, f) for f in values}
     diff = {f: (current[f], new) for f, new in values.items() if current[f] != new}

@@ -1,0 +1,1 @@
+"""Inbound notices (入荷予定) and receiving."""

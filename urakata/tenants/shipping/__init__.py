@@ -1,0 +1,1 @@
+"""Packing, packing slips, carrier files, tracking numbers and handover (issue 15)."""
