@@ -1,11 +1,21 @@
 """Retention (APPI): a shop's policy erases its customers' personal data N days after an
 order is finished, without touching the ledger (which holds references and HMACs only).
 
-Shipping does not exist yet, so "finished" is what the orders know today: an order
-cancelled ``erase_after_days`` ago. When shipments land, their ``shipped_at`` joins here.
+"Finished" is an order cancelled ``erase_after_days`` ago, or a shipped one whose every
+parcel (each live shipment) left that long ago. What is erased:
 
-``platform`` may not import ``tenants`` (DESIGN §2), so the order columns are named in one
-statement below; a test pins them to the ``Order`` model so a new personal field fails it.
+- the order's names, contact, address, のし and notes;
+- its shipments' copies of the ship-to, のし and gift message, and the per-order gift
+  message of a carrier choice;
+- generated documents that print them: the packing slips of its shipments and waves
+  (deleted; a reprint shows the erased fields). Carrier files are made on download and
+  never stored; pick lists print items and bins, not people;
+- stored mail errors of its confirmation and shipped mails (an SMTP error may quote the
+  address). Mails themselves are rendered from the order when sent and not kept, and
+  outbox (job) arguments are ids only (``outbox._check_args``).
+
+``platform`` may not import ``tenants`` (DESIGN §2), so the columns are named in the
+statements below; tests pin them to the models so a new personal field fails them.
 """
 
 from __future__ import annotations
@@ -28,7 +38,13 @@ ORDER_PERSONAL_FIELDS = (
     "ship_postal_code", "ship_city", "ship_street", "ship_building", "ship_phone", "noshi",
     "notes",
 )  # fmt: skip
+# shipment's copies of them (urakata.tenants.fulfilment.models.Shipment).
+SHIPMENT_PERSONAL_FIELDS = (
+    "ship_name", "ship_postal_code", "ship_city", "ship_street", "ship_building",
+    "ship_phone", "noshi", "gift_message",
+)  # fmt: skip
 BATCH = 500
+ERASED_ACTION = "order.personal_data_erased"
 
 
 class RetentionPolicy(TenantOwned, Base):
@@ -79,8 +95,15 @@ def set_policy(session: UrakataSession, actor: Actor, days: int | None) -> Reten
 
 
 _DUE = text(
-    "SELECT id FROM sales_order WHERE status = 'cancelled' AND cancelled_at < :cutoff"
-    " AND customer_name <> :erased ORDER BY id LIMIT :limit"
+    "SELECT o.id, 'cancelled' FROM sales_order o WHERE o.status = 'cancelled'"
+    " AND o.cancelled_at < :cutoff AND o.customer_name <> :erased"
+    " UNION ALL"
+    " SELECT o.id, 'shipped' FROM sales_order o WHERE o.status = 'shipped'"
+    " AND o.customer_name <> :erased"
+    " AND NOT EXISTS (SELECT 1 FROM shipment s WHERE s.tenant_id = o.tenant_id"
+    "   AND s.order_id = o.id AND s.status NOT IN ('returned', 'cancelled')"
+    "   AND (s.shipped_at IS NULL OR s.shipped_at >= :cutoff))"
+    " ORDER BY 1"
 )
 _ERASE = text(
     "UPDATE sales_order SET "
@@ -88,8 +111,23 @@ _ERASE = text(
     + ", customer_name = :erased, duplicate_key = :key, version = version + 1,"
     " updated_at = :now WHERE id = :id AND customer_name <> :erased"
 )
+_ERASE_SHIPMENTS = text(
+    "UPDATE shipment SET "
+    + ", ".join(f"{f} = ''" for f in SHIPMENT_PERSONAL_FIELDS if f != "ship_name")
+    + ", ship_name = :erased, version = version + 1, updated_at = :now"
+    " WHERE order_id IN :ids RETURNING id, wave_id, order_id"
+).bindparams(bindparam("ids", expanding=True))
+_ERASE_CHOICES = text(
+    "UPDATE order_shipping_choice SET gift_message = '' WHERE order_id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
+_DROP_SLIPS = text(
+    "DELETE FROM slip_document WHERE shipment_id IN :shipments OR wave_id IN :waves"
+).bindparams(bindparam("shipments", expanding=True), bindparam("waves", expanding=True))
 _ERASE_MAIL_ERRORS = text(
     "UPDATE order_confirmation_mail SET last_error = NULL WHERE order_id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
+_ERASE_SHIPPED_MAIL_ERRORS = text(
+    "UPDATE shipped_mail SET last_error = NULL WHERE shipment_id IN :ids"
 ).bindparams(bindparam("ids", expanding=True))
 
 
@@ -104,24 +142,36 @@ def erase_due_orders(session: UrakataSession, actor: Actor, now: datetime | None
         return 0
     now = now or utcnow()
     cutoff = now - timedelta(days=policy.erase_after_days)
-    ids = list(session.scalars(_DUE, {"cutoff": cutoff, "erased": ERASED, "limit": 10**9}))
-    events = []
-    for order_id in ids:
+    due = session.execute(_DUE, {"cutoff": cutoff, "erased": ERASED}).all()
+    for order_id, _reason in due:
         key = hashlib.sha256(b"erased order %d" % order_id).digest()
         session.execute(_ERASE, {"erased": ERASED, "key": key, "now": now, "id": order_id})
-        events.append(
-            audit.PendingEvent(
-                "order.personal_data_erased",
-                "order",
-                order_id,
-                data={
-                    "fields": list(ORDER_PERSONAL_FIELDS),
-                    "policy_days": policy.erase_after_days,
-                    "reason": "cancelled",
-                },
-            )
-        )
+    ids = [order_id for order_id, _reason in due]
+    parcels: dict[int, list[int]] = {}
     for start in range(0, len(ids), BATCH):
-        session.execute(_ERASE_MAIL_ERRORS, {"ids": ids[start : start + BATCH]})
+        chunk = ids[start : start + BATCH]
+        session.execute(_ERASE_MAIL_ERRORS, {"ids": chunk})
+        session.execute(_ERASE_CHOICES, {"ids": chunk})
+        erased = session.execute(_ERASE_SHIPMENTS, {"ids": chunk, "erased": ERASED, "now": now})
+        shipments = erased.all()
+        if not shipments:
+            continue
+        for shipment_id, _wave, order_id in shipments:
+            parcels.setdefault(order_id, []).append(shipment_id)
+        shipment_ids = [shipment_id for shipment_id, _wave, _order in shipments]
+        waves = sorted({wave for _id, wave, _order in shipments if wave is not None}) or [-1]
+        session.execute(_DROP_SLIPS, {"shipments": shipment_ids, "waves": waves})
+        session.execute(_ERASE_SHIPPED_MAIL_ERRORS, {"ids": shipment_ids})
+    events = []
+    for order_id, reason in due:
+        data = {
+            "fields": list(ORDER_PERSONAL_FIELDS),
+            "policy_days": policy.erase_after_days,
+            "reason": reason,
+        }
+        if order_id in parcels:  # its parcels' copies, and the slips that printed them
+            data["shipments"] = sorted(parcels[order_id])
+            data["shipment_fields"] = list(SHIPMENT_PERSONAL_FIELDS)
+        events.append(audit.PendingEvent(ERASED_ACTION, "order", order_id, data=data))
     audit.record_many(session, actor, events)
     return len(ids)

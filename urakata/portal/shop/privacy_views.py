@@ -29,7 +29,10 @@ class RetentionForm(FlaskForm):
     erase_after_days = IntegerField(
         _l("Erase customers' personal data this many days after an order is finished"),
         validators=[Optional(), NumberRange(min=1, max=retention.MAX_DAYS)],
-        description=_l("Empty: keep it. Today this applies to cancelled orders."),
+        description=_l(
+            "Empty: keep it. An order is finished when it is cancelled, or when all its"
+            " parcels were handed to the carrier."
+        ),
     )
 
 
