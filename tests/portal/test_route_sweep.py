@@ -57,6 +57,16 @@ def _fillers(world, shop_a_ids: dict) -> dict:
         "seq": 1,
         "object_type": "order",
         "object_id": "A-1",
+        "notice_id": shop_a_ids.get("inbound_notice", 10**9),
+        "item_id": shop_a_ids.get("inbound_item", 10**9),
+        "stocktake_id": shop_a_ids.get("stocktake", 10**9),
+        "wave_id": shop_a_ids.get("wave", 10**9),
+        "shipment_id": shop_a_ids.get("shipment", 10**9),
+        "put_back_id": 10**9,
+        "document_id": 10**9,  # a wave's packing-slip PDF
+        "import_id": 10**9,  # a tracking-number import
+        "handover_id": 10**9,  # a carrier pickup
+        "unpack_id": 10**9,  # a parcel to unpack
     }
 
 
@@ -113,7 +123,54 @@ def shop_a_ids(db, world, tmp_path):
     ids.update(_sweep_sasage(db, world, tmp_path))
     ids.update(_sweep_stock(db, world))
     ids.update(_sweep_payments(db, world))
+    ids.update(_sweep_inbound(db, world))
+    ids.update(_sweep_fulfilment(db, world))
     return ids
+
+
+def _sweep_inbound(db, world) -> dict:
+    """An inbound notice of shop A with one scanned piece, and a stocktake of it."""
+    from urakata.platform.audit import Actor
+    from urakata.tenants.inbound import services as inbound
+    from urakata.tenants.stocktake import services as stocktakes
+
+    actor = Actor.system("route sweep")
+    with db.tenant_session(world.shop_a.id) as s:
+        notice = inbound.create_notice(
+            s, actor, lines=[{"sku": "SWEEP-1", "quantity": 2}], expected_on="2026-12-01"
+        )
+        item = inbound.receive_item(s, actor, notice.id, code="SWEEP-1", quantity=1)
+        take = stocktakes.plan_stocktake(s, actor, scope="full")
+        return {"inbound_notice": notice.id, "inbound_item": item.id, "stocktake": take.id}
+
+
+def _sweep_fulfilment(db, world) -> dict:
+    """A wave of shop A with one shipment (its order instructed from SWEEP-1's stock)."""
+    from sqlalchemy import update
+
+    from urakata.platform.audit import Actor
+    from urakata.tenants.catalog.models import Product
+    from urakata.tenants.fulfilment import services as fulfilment
+    from urakata.tenants.orders import services as orders
+    from urakata.tenants.stock.allocation import allocate_order
+
+    actor = Actor.system("route sweep")
+    body = {
+        "external_id": "#SWEEP-W", "customer": {"name": "掃引 太郎", "email": "w@example.jp"},
+        "ship_to": {"name": "掃引 太郎", "postal_code": "100-0001", "prefecture": "東京都",
+                    "city": "千代田区", "street": "千代田1-1", "phone": "090-1234-5678"},
+        "lines": [{"sku": "SWEEP-1", "quantity": 1, "unit_price_yen": 100}],
+        "payment_method": "card", "payment_status": "authorized",
+    }  # fmt: skip
+    with db.tenant_session(world.shop_a.id) as s:
+        s.execute(update(Product).values(status="active"))
+        order = orders.intake(s, actor=actor, data=body, channel="api")
+        allocate_order(s, actor=actor, order_id=order.id)
+        (shipment,) = fulfilment.instruct_order(s, actor=actor, order_id=order.id)
+        wave, _ = fulfilment.create_wave(
+            s, actor=actor, shipment_ids=[shipment.id], request_key=uuid.uuid4().hex
+        )
+        return {"wave": wave.id, "shipment": shipment.id}
 
 
 def _sweep_payments(db, world) -> dict:

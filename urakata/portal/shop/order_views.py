@@ -100,6 +100,10 @@ STATUS_LABELS = {
     "confirmed": _l("Confirmed"),
     "released": _l("Released for allocation"),
     "allocated": _l("Allocated"),
+    "instructed": _l("Shipping instructed"),
+    "inspected": _l("Picked and inspected"),
+    "packed": _l("Packed"),
+    "shipped": _l("Shipped"),
     "cancelled": _l("Cancelled"),
 }
 HOLD_LABELS = {
