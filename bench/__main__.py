@@ -2,9 +2,12 @@
 
 from bench import (
     audit,
+    carrier_files,
     catalog_import,
+    forecast,
     order_import,
     order_intake,
+    pick_list,
     sasage_renditions,
     spine,
     stock_allocation,
@@ -21,6 +24,9 @@ BENCHMARKS = (
     order_import,
     sasage_renditions,
     stock_allocation,
+    forecast,
+    pick_list,
+    carrier_files,
     verifier,
 )
 
