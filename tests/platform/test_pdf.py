@@ -102,3 +102,19 @@ def test_fetcher_allows_own_shop_files_and_refuses_the_rest(tmp_path):
 def test_static_assets_load_by_relative_path(tmp_path):
     data = pdf.render_pdf('<link rel="stylesheet" href="app.css"><p>静的</p>')
     assert "静的" in _text(data, tmp_path)
+
+
+def test_rendering_leaves_pillows_truncated_image_check_on():
+    """WeasyPrint turns Pillow's truncated-image tolerance on at import; photo and logo
+    checks in the same process must still refuse a truncated file."""
+    import io
+
+    from PIL import ImageFile
+
+    pdf.render_pdf("<p>x</p>")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (10, 200, 30)).save(buffer, "JPEG")
+    truncated = buffer.getvalue()[:-200]
+    with pytest.raises(OSError):
+        Image.open(io.BytesIO(truncated)).load()

@@ -52,7 +52,21 @@ class RefusedURL(ValueError):
     """A document asked for something outside what it may load."""
 
 
+def _weasyprint():
+    """Import WeasyPrint, undoing the one global it changes: on import it sets Pillow's
+    ``ImageFile.LOAD_TRUNCATED_IMAGES``, after which every image check in the process
+    (photo uploads, shop logos) would take a truncated file as whole. Our documents embed
+    only images we checked ourselves and SVG barcodes, so they do not need it."""
+    import weasyprint
+    import weasyprint.images  # noqa: F401 - the module that sets it
+    from PIL import ImageFile
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = False  # Pillow's default
+    return weasyprint
+
+
 def _fetcher_class():
+    _weasyprint()
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class RestrictedFetcher(URLFetcher):
@@ -81,6 +95,7 @@ def _shared():
     global _fonts, _base_css
     with _lock:
         if _fonts is None:
+            _weasyprint()
             from weasyprint import CSS
             from weasyprint.text.fonts import FontConfiguration
 
@@ -117,6 +132,7 @@ def render(
     CSS texts applied after the base style. With ``shop_id`` and ``files`` (the files
     directory), that shop's stored files may be loaded too.
     """
+    _weasyprint()
     from weasyprint import CSS, HTML
 
     fonts, base = _shared()
