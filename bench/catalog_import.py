@@ -174,7 +174,8 @@ def _report(imports, updates, copies) -> None:
     for phase in imports[0]:
         seconds = statistics.median(p[phase] for p in imports)
         print(f"    {phase:<24} {seconds:7.3f} s  {seconds / total:4.0%}")
-    print(f"  import (50,000 new)        {total:7.3f} s  {rate:>9,.0f} rows/s")
+    label = f"import ({ROWS:,} new)"
+    print(f"  {label:<27}{total:7.3f} s  {rate:>9,.0f} rows/s")
     print(
         f"  re-import, all repriced    {update_total:7.3f} s  {ROWS / update_total:>9,.0f} rows/s"
     )

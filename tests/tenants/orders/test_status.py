@@ -165,3 +165,22 @@ def test_a_concurrent_change_is_a_stale_order(db, shop, clock):
             services.release(second, actor=OPERATOR, order_id=order.id,
                              version=order.version, overrides=["totals"])  # fmt: skip
         second.rollback()
+
+
+def test_fulfilment_moves_an_order_only_along_its_own_steps(db, shop, clock):
+    order = take(db, shop)  # released
+    with pytest.raises(IllegalTransition), db.tenant_session(shop.id) as s:
+        # Not a fulfilment step, and not from released either: nothing is written.
+        services.record_fulfilment(
+            s, actor=OPERATOR, order=services.get_order(s, order.id), status="confirmed"
+        )
+    with pytest.raises(IllegalTransition), db.tenant_session(shop.id) as s:
+        services.record_fulfilment(
+            s, actor=OPERATOR, order=services.get_order(s, order.id), status="instructed"
+        )  # released orders are allocated first
+    with db.tenant_session(shop.id) as s:
+        current = services.get_order(s, order.id)
+        services.record_allocation(s, actor=OPERATOR, order=current)
+        services.record_fulfilment(s, actor=OPERATOR, order=current, status="instructed")
+    assert reload(db, shop, order.id).status == "instructed"
+    assert actions(db, shop, order.id)[-2:] == ["order.allocated", "order.instructed"]

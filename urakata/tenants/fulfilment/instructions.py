@@ -192,14 +192,10 @@ def instruct_order(
         session.add(shipment)
         made.append(shipment)
     session.flush()
-    orders._move(
-        session,
-        actor,
-        order,
-        "instructed",
-        "order.instructed",
+    orders.record_fulfilment(
+        session, actor=actor, order=order, status="instructed",
         data={"shipments": [s.id for s in made]},
-    )
+    )  # fmt: skip
     for shipment in made:
         audit.record(
             session,

@@ -402,7 +402,7 @@ def advance_order(session: UrakataSession, actor: Actor, order_id: int) -> None:
         return
     for target in ("inspected", "packed", "shipped"):
         if order.status == ORDER_STEPS[target] and all(s in REACHED[target] for s in statuses):
-            orders._move(session, actor, order, target, f"order.{target}")
+            orders.record_fulfilment(session, actor=actor, order=order, status=target)
 
 
 # -- short picks --------------------------------------------------------------------------------
@@ -505,12 +505,11 @@ def report_short(
     )
     order = orders.get_order(session, shipment.order_id)
     if order.status in ("instructed", "inspected"):
-        orders._move(
+        orders.record_fulfilment(
             session,
-            actor,
-            order,
-            "released",
-            "order.released",
+            actor=actor,
+            order=order,
+            status="released",
             data={"reason": "short_pick", "shipment": shipment.id},
         )
         request_job(session, ALLOCATE_JOB, session.tenant_id)

@@ -1118,6 +1118,21 @@ def record_allocation(
         _move(session, actor, order, "allocated", "order.allocated", holds=[])
 
 
+FULFILMENT_MOVES = ("instructed", "inspected", "packed", "shipped", "released")
+
+
+def record_fulfilment(
+    session: UrakataSession, *, actor: Actor, order: Order, status: str, data: dict | None = None
+) -> None:
+    """Fulfilment's moves of an order (urakata.tenants.fulfilment and .shipping): instructed
+    when its shipments are made; inspected, packed and shipped when all its live parcels
+    got there; back to released after a short pick. Checked against TRANSITIONS and
+    recorded on the ledger as ``order.<status>``, like every move."""
+    if status not in FULFILMENT_MOVES:
+        raise IllegalTransition(N_("Fulfilment cannot move an order to %(target)s.", target=status))
+    _move(session, actor, order, status, f"order.{status}", data=data)
+
+
 # -- payment holds and the confirmation mail (urakata.tenants.payments, orders.confirmation) --
 
 
