@@ -20,7 +20,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, Identity, MetaData, create_engine, event, text
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKeyConstraint,
+    Identity,
+    MetaData,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -60,6 +69,19 @@ class TenantOwned:
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(
         Uuid(), primary_key=True, sort_order=-100, nullable=False
+    )
+
+
+def one_of(column: str, values) -> str:
+    """A CHECK constraint's text: ``column`` holds one of ``values`` (codes, not input)."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def tenant_fk(column: str, target: str, ondelete: str | None = None) -> ForeignKeyConstraint:
+    """A foreign key to another tenant-owned table's ``(tenant_id, id)``: a row can only
+    point at a row of its own shop."""
+    return ForeignKeyConstraint(
+        ["tenant_id", column], [f"{target}.tenant_id", f"{target}.id"], ondelete=ondelete
     )
 
 

@@ -24,7 +24,6 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
-    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -37,6 +36,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from urakata.platform import locations  # noqa: F401 - registers "location", a FK target
 from urakata.platform.db import Base, TenantOwned, row_id, utcnow
+from urakata.platform.db import one_of as _in
+from urakata.platform.db import tenant_fk as _fk
 from urakata.tenants.catalog import models as _catalog  # noqa: F401 - "product", a FK target
 from urakata.tenants.orders import models as _orders  # noqa: F401 - "sales_order", a FK target
 
@@ -74,16 +75,6 @@ PUT_BACK_STATUSES = ("open", "done")
 PUT_BACK_REASONS = ("cancelled", "short_pick")
 SHORTAGE_STATUSES = ("open", "resolved")
 DELIVERY_SLOTS = ("am", "12-14", "14-16", "16-18", "18-20", "19-21")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
-def _fk(columns: str, target: str, ondelete: str | None = None) -> ForeignKeyConstraint:
-    return ForeignKeyConstraint(
-        ["tenant_id", columns], [f"{target}.tenant_id", f"{target}.id"], ondelete=ondelete
-    )
 
 
 class Wave(TenantOwned, Base):

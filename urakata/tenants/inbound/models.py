@@ -33,16 +33,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from urakata.platform import locations  # noqa: F401 - "location", target of location_id
 from urakata.platform.db import Base, TenantOwned, row_id, utcnow
+from urakata.platform.db import one_of as _in
 from urakata.tenants.catalog.models import Product
 
 NOTICE_STATUSES = ("open", "receiving", "closed", "cancelled")
 NOTICE_SOURCES = ("portal", "csv", "api")
 CONDITIONS = ("good", "damaged", "unknown")
 LOT_MAX = 40
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 def _notice_fk() -> ForeignKeyConstraint:

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from urakata.platform.db import Base, TenantOwned, row_id, utcnow
+from urakata.platform.db import one_of as _in
 
 CHANNELS = ("shopify", "rakuten", "amazon", "csv", "api", "manual")
 STATUSES = (
@@ -39,10 +40,6 @@ PAYMENT_METHODS = ("card", "bank_transfer", "cod", "konbini", "atobarai", "other
 PAYMENT_STATUSES = ("unpaid", "authorized", "paid", "refunded")
 # Delivery time slots: 午前中, 12–14 (Sagawa, Japan Post), 14–16, 16–18, 18–20, 19–21.
 DELIVERY_SLOTS = ("am", "12-14", "14-16", "16-18", "18-20", "19-21")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class Order(TenantOwned, Base):

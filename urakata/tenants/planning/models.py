@@ -32,6 +32,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from urakata.platform import locations  # noqa: F401 - registers "location", a FK target
 from urakata.platform.db import Base, TenantOwned, row_id, utcnow
+from urakata.platform.db import one_of as _in
 from urakata.tenants.catalog import models as _catalog  # noqa: F401 - "product", a FK target
 
 MODES = ("manual", "suggested")
@@ -39,10 +40,6 @@ ALERT_STATES = ("ok", "low")
 METHODS = ("holt_winters", "average")
 PROPOSAL_STATUSES = ("open", "accepted", "dismissed", "withdrawn")
 REORDER_POINT_MAX = 1_000_000
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 def _product_fk() -> ForeignKeyConstraint:

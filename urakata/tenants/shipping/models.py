@@ -34,6 +34,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from urakata.platform.db import Base, TenantOwned, row_id, utcnow
+from urakata.platform.db import one_of as _in
 from urakata.tenants.fulfilment import models as _fulfilment  # noqa: F401 - "shipment", FK target
 
 CARRIERS = ("yamato", "sagawa", "japan_post")
@@ -46,10 +47,6 @@ MAIL_STATUSES = ("queued", "sent", "failed", "no_address", "skipped")
 SHOPIFY_STATUSES = ("queued", "posted", "failed", "skipped")
 TASK_STATUSES = ("open", "done")
 SLIP_STATUSES = ("rendering", "ready", "failed")
-
-
-def _in(column: str, values: tuple) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 def _shipment_fk(ondelete: str | None = "CASCADE") -> ForeignKeyConstraint:

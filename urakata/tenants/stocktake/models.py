@@ -31,16 +31,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from urakata.platform import locations  # noqa: F401 - "location", target of location_id
 from urakata.platform.db import Base, TenantOwned, row_id, utcnow
+from urakata.platform.db import one_of as _in
 from urakata.platform.locations import Location
 from urakata.tenants.catalog.models import Product
 
 SCOPES = ("bins", "skus", "top_movers", "full")
 STATUSES = ("counting", "review", "shop_review", "posted", "disputed", "cancelled")
 REASONS = ("miscount", "damage", "loss", "found", "mispick", "unknown")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class Stocktake(TenantOwned, Base):
