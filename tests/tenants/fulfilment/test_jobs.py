@@ -4,7 +4,6 @@ real (Japanese text, pick-path order, lots) and opens in poppler."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import pytest
@@ -76,7 +75,6 @@ def test_waves_by_rules_run_as_a_task_once(db, shop_a, spine):
         assert s.scalar(select(func.count()).select_from(Wave)) == 2
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils missing")
 def test_the_pick_list_is_rendered_once_in_pick_path_order(db, shop_a, spine, tmp_path):
     _stock(db, shop_a)
     ids = [instructed(db, shop_a, ("CUP-1", 2), ("POT-1", 1))[0] for _ in range(2)]
