@@ -27,7 +27,7 @@ import statistics
 import time
 import uuid
 
-from bench.harness import bench_database
+from bench.harness import bench_database, copy_shaped, stored_rows
 from urakata.platform.audit import Actor
 from urakata.platform.codes import gtin_check_digit, itf14_for
 from urakata.platform.db import Database, make_engine
@@ -38,14 +38,11 @@ ROWS = 50_000
 ROUNDS = 3
 RATE_TARGET = 10_000
 RATIO_TARGET = 0.15
+SHAPED = ("product", "product_barcode")  # the baseline copies the rows of these tables
 ACTOR = Actor(type="user", id=str(uuid.uuid4()), label="商品 登録", request_id="r-bench")
 HEADER = (
     "商品コード,JANコード,商品名,商品名(英語),販売価格,税率,販売開始日時,状態,縦(mm),横(mm),"
     "高さ(mm),重量(g),温度帯,ロット管理,ケース入数,ITF-14,バーコード"
-)
-SHAPED_TABLES = (
-    "CREATE TABLE bench_copy_product_shaped (LIKE product INCLUDING ALL);"
-    " CREATE TABLE bench_copy_barcode_shaped (LIKE product_barcode INCLUDING ALL)"
 )
 BASELINE_TABLE = """
 CREATE TABLE bench_copy_product (
@@ -155,42 +152,6 @@ def copy_file(owner_url: str, data: bytes) -> float:
         engine.dispose()
 
 
-def stored_rows(owner_url: str, shop: uuid.UUID) -> tuple[bytes, bytes]:
-    """The shop's product and barcode rows as COPY text, read back (as a superuser, past
-    row-level security) after its import."""
-    engine = make_engine(owner_url)
-    try:
-        with engine.begin() as conn, conn.connection.driver_connection.cursor() as cursor:
-            out = []
-            for table in ("product", "product_barcode"):
-                sql = f"COPY (SELECT * FROM {table} WHERE tenant_id = '{shop}') TO STDOUT"
-                with cursor.copy(sql) as copy:
-                    out.append(b"".join(bytes(chunk) for chunk in copy))
-            if not out[0].strip():
-                raise RuntimeError(f"no rows of shop {shop} read back for the baseline")
-            return out[0], out[1]
-    finally:
-        engine.dispose()
-
-
-def copy_shaped(owner_url: str, rows: tuple[bytes, bytes]) -> float:
-    """COPY the stored rows into the tables shaped like the shop's (the ratio's baseline)."""
-    engine = make_engine(owner_url)
-    try:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("TRUNCATE bench_copy_product_shaped, bench_copy_barcode_shaped")
-        start = time.perf_counter()
-        with engine.begin() as conn, conn.connection.driver_connection.cursor() as cursor:
-            for table, data in zip(
-                ("bench_copy_product_shaped", "bench_copy_barcode_shaped"), rows, strict=True
-            ):
-                with cursor.copy(f"COPY {table} FROM STDIN") as copy:
-                    copy.write(data)
-        return time.perf_counter() - start
-    finally:
-        engine.dispose()
-
-
 def main() -> None:
     data = product_csv()
     repriced = product_csv(price_offset=100)
@@ -199,19 +160,18 @@ def main() -> None:
         owner = make_engine(bench.owner_url)
         with owner.begin() as conn:
             conn.exec_driver_sql(BASELINE_TABLE)
-            conn.exec_driver_sql(SHAPED_TABLES)
         owner.dispose()
         db = Database.from_url(bench.app_url)
         shops = [_new_shop(db, n) for n in range(ROUNDS + 1)]
         import_file(db, shops[0], data)  # warm-up: caches, plans, imports
-        stored = stored_rows(bench.admin_url, shops[0])
+        stored = stored_rows(bench.admin_url, shops[0], SHAPED)
         copy_file(bench.owner_url, data)
-        copy_shaped(bench.owner_url, stored)
+        copy_shaped(bench.owner_url, SHAPED, stored)
         imports, updates, copies, shaped = [], [], [], []
         for shop in shops[1:]:
             imports.append(import_file(db, shop, data))
             copies.append(copy_file(bench.owner_url, data))
-            shaped.append(copy_shaped(bench.owner_url, stored))
+            shaped.append(copy_shaped(bench.owner_url, SHAPED, stored))
         for shop in shops[1:]:
             updates.append(import_file(db, shop, repriced))
         db.dispose()

@@ -69,3 +69,51 @@ def report(title: str, samples: dict[str, list[float]], baseline: str) -> dict[s
             f"  p5 {q[0] * 1e3:7.3f}  p95 {q[-1] * 1e3:7.3f}  ratio {ratio:5.2f}x"
         )
     return medians
+
+
+# -- the import benches' baseline: COPY of the same rows into tables shaped like the shop's
+
+
+def stored_rows(admin_url: str, shop, tables: tuple[str, ...]) -> list[bytes]:
+    """A shop's rows of ``tables`` as COPY text, read back (as a superuser, past row-level
+    security) after its import."""
+    from urakata.platform.db import make_engine
+
+    engine = make_engine(admin_url)
+    try:
+        with engine.begin() as conn, conn.connection.driver_connection.cursor() as cursor:
+            out = []
+            for table in tables:
+                sql = f"COPY (SELECT * FROM {table} WHERE tenant_id = '{shop}') TO STDOUT"
+                with cursor.copy(sql) as copy:
+                    out.append(b"".join(bytes(chunk) for chunk in copy))
+        if not out[0].strip():
+            raise RuntimeError(f"no rows of shop {shop} read back for the baseline")
+        return out
+    finally:
+        engine.dispose()
+
+
+def copy_shaped(owner_url: str, tables: tuple[str, ...], rows: list[bytes]) -> float:
+    """Seconds to COPY ``rows`` (from :func:`stored_rows`) into tables made ``LIKE`` each
+    of ``tables`` ``INCLUDING ALL`` (the same checks, keys and indexes; no row-level
+    security or foreign key, which COPY cannot load through), made on first use."""
+    from urakata.platform.db import make_engine
+
+    shaped = [f"bench_shaped_{table}" for table in tables]
+    engine = make_engine(owner_url)
+    try:
+        with engine.begin() as conn:
+            for copy_of, table in zip(shaped, tables, strict=True):
+                conn.exec_driver_sql(
+                    f"CREATE TABLE IF NOT EXISTS {copy_of} (LIKE {table} INCLUDING ALL)"
+                )
+            conn.exec_driver_sql(f"TRUNCATE {', '.join(shaped)}")
+        start = time.perf_counter()
+        with engine.begin() as conn, conn.connection.driver_connection.cursor() as cursor:
+            for copy_of, data in zip(shaped, rows, strict=True):
+                with cursor.copy(f"COPY {copy_of} FROM STDIN") as copy:
+                    copy.write(data)
+        return time.perf_counter() - start
+    finally:
+        engine.dispose()

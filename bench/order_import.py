@@ -30,7 +30,7 @@ import statistics
 import time
 import uuid
 
-from bench.harness import bench_database
+from bench.harness import bench_database, copy_shaped, stored_rows
 from bench.order_intake import ADDRESSES, CUSTOMERS
 from urakata.platform.audit import Actor
 from urakata.platform.db import Database, make_engine
@@ -42,6 +42,7 @@ LINES = int(os.environ.get("BENCH_ORDER_LINES", "100000"))
 PRODUCTS = 200
 RATE_TARGET = 10_000
 RATIO_TARGET = 0.15
+SHAPED = ("sales_order", "order_line")  # the baseline copies the rows of these tables
 ACTOR = Actor(type="user", id=str(uuid.uuid4()), label="受注 担当", request_id="r-bench")
 HEADER = (
     "Name", "Email", "Financial Status", "Paid at", "Subtotal", "Shipping", "Total",
@@ -147,49 +148,6 @@ def analyze(admin_url: str) -> None:
         engine.dispose()
 
 
-SHAPED_TABLES = (
-    "CREATE TABLE IF NOT EXISTS bench_copy_order_shaped (LIKE sales_order INCLUDING ALL);"
-    " CREATE TABLE IF NOT EXISTS bench_copy_line_shaped (LIKE order_line INCLUDING ALL)"
-)
-
-
-def stored_rows(owner_url: str, shop: uuid.UUID) -> tuple[bytes, bytes]:
-    """The shop's order and line rows as COPY text, read back (as a superuser, past
-    row-level security) after its import."""
-    engine = make_engine(owner_url)
-    try:
-        with engine.begin() as conn, conn.connection.driver_connection.cursor() as cursor:
-            out = []
-            for table in ("sales_order", "order_line"):
-                sql = f"COPY (SELECT * FROM {table} WHERE tenant_id = '{shop}') TO STDOUT"
-                with cursor.copy(sql) as copy:
-                    out.append(b"".join(bytes(chunk) for chunk in copy))
-            if not out[0].strip():
-                raise RuntimeError(f"no rows of shop {shop} read back for the baseline")
-            return out[0], out[1]
-    finally:
-        engine.dispose()
-
-
-def copy_shaped(owner_url: str, rows: tuple[bytes, bytes]) -> float:
-    """COPY the stored rows into the tables shaped like the shop's (the ratio's baseline)."""
-    engine = make_engine(owner_url)
-    try:
-        with engine.begin() as conn:
-            conn.exec_driver_sql(SHAPED_TABLES)
-            conn.exec_driver_sql("TRUNCATE bench_copy_order_shaped, bench_copy_line_shaped")
-        start = time.perf_counter()
-        with engine.begin() as conn, conn.connection.driver_connection.cursor() as cursor:
-            for table, data in zip(
-                ("bench_copy_order_shaped", "bench_copy_line_shaped"), rows, strict=True
-            ):
-                with cursor.copy(f"COPY {table} FROM STDIN") as copy:
-                    copy.write(data)
-        return time.perf_counter() - start
-    finally:
-        engine.dispose()
-
-
 def main() -> None:
     data = shopify_csv()
     warm = shopify_csv(min(LINES, 2_000))
@@ -201,9 +159,9 @@ def main() -> None:
         analyze(bench.admin_url)
         copy_file(bench.owner_url, warm)
         phases = import_file(db, shop, data)
-        stored = stored_rows(bench.admin_url, shop)
-        copy_shaped(bench.owner_url, stored)  # warm-up
-        copy = statistics.median(copy_shaped(bench.owner_url, stored) for _ in range(3))
+        stored = stored_rows(bench.admin_url, shop, SHAPED)
+        copy_shaped(bench.owner_url, SHAPED, stored)  # warm-up
+        copy = statistics.median(copy_shaped(bench.owner_url, SHAPED, stored) for _ in range(3))
         bare = copy_file(bench.owner_url, data)
         db.dispose()
     rate, copy_rate = LINES / phases["total"], LINES / copy

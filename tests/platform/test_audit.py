@@ -6,6 +6,7 @@ import threading
 import uuid
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
@@ -112,6 +113,40 @@ def test_a_batch_with_a_float_writes_nothing(db, world):
     events = [PendingEvent("bulk", "row", 1), PendingEvent("bulk", "row", 2, data={"w": 0.5})]
     with pytest.raises(TypeError), db.tenant_session(world.shop_a.id) as s:
         audit.record_many(s, ALICE, events)
+    assert [e.action for e in _events(db, world.shop_a.id)][-1] == "before"
+
+
+def test_a_statement_alongside_runs_in_the_same_transaction(db, world):
+    """``alongside`` runs on the session's own connection: it sees the shop binding and
+    its writes commit or roll back with the events."""
+    seen = []
+
+    def alongside(connection):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('app.tenant_id')")
+            seen.append(cursor.fetchone()[0])
+
+    with db.tenant_session(world.shop_a.id) as s:
+        recorded = audit.record_many(
+            s, ALICE, [PendingEvent("bulk", "row", n) for n in range(40)], alongside=alongside
+        )
+    assert seen == [str(world.shop_a.id)] and len(recorded) == 40
+
+
+def test_a_failing_statement_alongside_writes_no_event(db, world):
+    with db.tenant_session(world.shop_a.id) as s:
+        audit.record(s, ALICE, "before", object_type="x")
+
+    def alongside(connection):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")
+
+    one = [PendingEvent("bulk", "row", 1)]
+    with (
+        pytest.raises(psycopg.errors.DivisionByZero, match="division by zero"),
+        db.tenant_session(world.shop_a.id) as s,
+    ):
+        audit.record_many(s, ALICE, one, alongside=alongside)
     assert [e.action for e in _events(db, world.shop_a.id)][-1] == "before"
 
 

@@ -16,8 +16,10 @@ import functools
 import hashlib
 import hmac
 import json
+import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -321,9 +323,15 @@ def record_many(
     events: Iterable[PendingEvent],
     *,
     chain_id: uuid.UUID | None = None,
+    alongside: Callable[[Any], None] | None = None,
 ) -> list[Recorded]:
     """Append many events (an import, an order's moves): lock the head, add every event,
     move the head.
+
+    ``alongside(driver_connection)`` is a statement of the caller's own that the database
+    runs while the bodies and hashes are computed here, once the head is locked: a
+    thread sends it on the session's connection and waits (the wait releases the GIL);
+    nothing else uses the connection until it is done, and its error is raised here.
 
     The bodies are encoded in one pass and checked for floats in one read-back. A small
     batch goes as one INSERT that also moves the head; a big one is streamed by COPY into
@@ -336,24 +344,50 @@ def record_many(
     if not events:
         return []
     seq, prev = _lock_head(session, chain)
-    occurred_at = utcnow()
-    bodies = _bodies(chain, occurred_at, actor, events)
-    rows, recorded = [], []
-    for event, body in zip(events, bodies, strict=True):
-        seq += 1
-        digest = event_hash(chain, seq, prev, body)
-        rows.append(
-            (chain, seq, occurred_at, actor.type, actor.id, event.action,
-             event.object_type, str(event.object_id or ""), body, prev, digest)
-        )  # fmt: skip
-        recorded.append(Recorded(chain, seq, digest))
-        prev = digest
+    with _meanwhile(session, alongside):
+        occurred_at = utcnow()
+        bodies = _bodies(chain, occurred_at, actor, events)
+        rows, recorded = [], []
+        for event, body in zip(events, bodies, strict=True):
+            seq += 1
+            digest = event_hash(chain, seq, prev, body)
+            rows.append(
+                (chain, seq, occurred_at, actor.type, actor.id, event.action,
+                 event.object_type, str(event.object_id or ""), body, prev, digest)
+            )  # fmt: skip
+            recorded.append(Recorded(chain, seq, digest))
+            prev = digest
     head = {"chain": chain, "seq": seq, "prev_hash": rows[-1][9], "hash": prev}
     if len(rows) <= SMALL_BATCH:
         _insert_small_batch(session, rows, head)
     else:
         _copy_batch(session, rows, head)
     return recorded
+
+
+@contextmanager
+def _meanwhile(session: UrakataSession, statement: Callable[[Any], None] | None):
+    """Run ``statement`` on the session's driver connection in a thread for the block."""
+    if statement is None:
+        yield
+        return
+    driver = session.connection().connection.driver_connection
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            statement(driver)
+        except BaseException as exc:  # handed to the caller's thread below
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="audit-alongside")
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+    if failure:
+        raise failure[0]
 
 
 # A batch up to this size goes as one INSERT … VALUES with the head's move (one round
