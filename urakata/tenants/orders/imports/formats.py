@@ -64,14 +64,23 @@ class Format:
     group_by: str  # the header key whose value is the order id
 
 
+class Header:
+    """A file's header, its keys worked out once (not once for every cell of every row)."""
+
+    def __init__(self, names: Sequence[str]):
+        self.keys = [header_key(h) for h in names]
+        self.names = dict(zip(self.keys, names, strict=True))
+
+
 class Row:
     """One record with its header: cells by header key, and the column names to quote."""
 
-    def __init__(self, number: int, headers: Sequence[str], cells: Sequence[str]):
+    def __init__(self, number: int, header: Header, cells: Sequence[str]):
         self.number = number
-        self.headers = {header_key(h): h for h in headers}
-        self.cells = {header_key(h): (cells[i] if i < len(cells) else "") for i, h in
-                      enumerate(headers)}  # fmt: skip
+        self.headers = header.names
+        if len(cells) < len(header.keys):
+            cells = [*cells, *[""] * (len(header.keys) - len(cells))]
+        self.cells = dict(zip(header.keys, cells, strict=False))
 
     def get(self, key: str) -> str:
         return _clean(self.cells.get(key, ""))
@@ -454,12 +463,13 @@ def read_orders(
     if errors:
         return [], errors
     read_order, read_line = _READERS[fmt.key]
-    group_key = _generic_key(Row(1, headers, []), "external_id") if fmt.key == "generic" \
+    header = Header(headers)
+    group_key = _generic_key(Row(1, header, []), "external_id") if fmt.key == "generic" \
         else fmt.group_by  # fmt: skip
     builders: dict[str, _Builder] = {}
     seen: dict[str, tuple] = {}
     for number, cells in records:
-        row = Row(number, headers, cells)
+        row = Row(number, header, cells)
         external_id = row.get(group_key)
         if not external_id:
             errors.append(CellError(number, row.column(group_key), "external_id",
