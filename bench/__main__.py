@@ -8,6 +8,7 @@ from bench import (
     order_import,
     order_intake,
     pick_list,
+    portal_load,
     sasage_renditions,
     spine,
     stock_allocation,
@@ -28,6 +29,7 @@ BENCHMARKS = (
     pick_list,
     carrier_files,
     verifier,
+    portal_load,
 )
 
 if __name__ == "__main__":

@@ -172,8 +172,15 @@ def set_up_shop(db: Database) -> tuple[uuid.UUID, list[Item], str]:
 
 
 @contextmanager
-def gunicorn(app_url: str, redis_url: str, args=GUNICORN) -> Iterator[int]:
-    """The portal under gunicorn on a free port, up when /healthz answers; yields the port."""
+def gunicorn(
+    app_url: str,
+    redis_url: str,
+    args=GUNICORN,
+    app: str = "urakata.portal.wsgi:app",
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[int]:
+    """The portal (or ``app``) under gunicorn on a free port, up when /healthz answers;
+    yields the port."""
     port = free_port()
     log = Path(tempfile.mkdtemp(prefix="urakata-bench-gunicorn-")) / "gunicorn.log"
     env = dict(
@@ -183,11 +190,12 @@ def gunicorn(app_url: str, redis_url: str, args=GUNICORN) -> Iterator[int]:
         DATABASE_URL=app_url,
         REDIS_URL=redis_url,
         PUBLIC_URL=f"http://127.0.0.1:{port}",
+        **(extra_env or {}),
     )
     command = [str(Path(sys.executable).parent / "gunicorn"), *args, f"--bind=127.0.0.1:{port}"]
     with log.open("wb") as out:
         server = subprocess.Popen(
-            [*command, "urakata.portal.wsgi:app"],
+            [*command, app],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

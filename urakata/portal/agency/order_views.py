@@ -8,6 +8,7 @@ shop, shows those and records the look.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -18,6 +19,7 @@ from urakata.platform.identity import Role
 from urakata.platform.tenancy import Tenant, fan_out_across_tenants
 from urakata.portal.access import require_agency_role, shops_for
 from urakata.portal.agency.views import bp
+from urakata.portal.app import ship_day
 from urakata.portal.requestdb import db_session, get_db
 from urakata.portal.shop.order_views import label_sets, parse_filters, yen
 from urakata.tenants.orders.services import OrderFilter, queue
@@ -62,7 +64,7 @@ def _rows_of(shop: Tenant, filters: OrderFilter):
                 o.external_id,
                 o.channel,
                 o.status,
-                tuple(o.hold_codes),
+                tuple(h["code"] for h in o.holds),
                 o.payment_method,
                 o.payment_status,
                 o.total_yen,
@@ -101,5 +103,6 @@ def order_queue():
         limit=QUEUE_LIMIT,
         filters={**shown, "shop": slug},
         yen=yen,
+        ship_day=functools.lru_cache(maxsize=None)(ship_day),  # a few days across 200 rows
         **label_sets(),
     )

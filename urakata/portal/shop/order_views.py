@@ -11,6 +11,7 @@ download an export, the read is recorded on the shop's ledger.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import date, datetime
 
@@ -47,6 +48,7 @@ from urakata.platform.tasks import ShopTask, TaskStatus
 from urakata.platform.tenancy import NotFound
 from urakata.portal.access import has_permission, require_permission
 from urakata.portal.actor import current_actor
+from urakata.portal.app import ship_day
 from urakata.portal.i18n import translate_message
 from urakata.portal.requestdb import db_session
 from urakata.portal.shop.blueprint import bp, menu_entry
@@ -340,7 +342,9 @@ def parse_filters(args) -> tuple[OrderFilter, dict[str, str]]:
 
 
 def label_sets() -> dict:
-    return {
+    """The labels of the order pages, translated once for this request (a lazy string is
+    translated again at every use, several times a row on a list)."""
+    sets = {
         "status_labels": STATUS_LABELS,
         "hold_labels": HOLD_LABELS,
         "payment_labels": PAYMENT_STATUS_LABELS,
@@ -348,6 +352,7 @@ def label_sets() -> dict:
         "channel_labels": CHANNEL_LABELS,
         "slot_labels": SLOT_LABELS,
     }
+    return {name: {k: str(v) for k, v in labels.items()} for name, labels in sets.items()}
 
 
 def yen(value: int) -> str:
@@ -362,7 +367,7 @@ def orders():
     require_permission("orders.view")
     filters, shown = parse_filters(request.args)
     after = request.args.get("after", type=int)
-    page = list_orders(db_session(), filters, after_id=after, limit=PER_PAGE)
+    page = list_orders(db_session(), filters, after_id=after, limit=PER_PAGE, with_lines=False)
     return render_template(
         "shop/orders/list.html",
         shop=g.shop,
@@ -373,6 +378,7 @@ def orders():
         export_form=ExportForm(formdata=None, data=shown),
         local=_local,
         yen=yen,
+        ship_day=functools.lru_cache(maxsize=None)(ship_day),  # a few days across the page
         **label_sets(),
     )
 
