@@ -41,7 +41,11 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """No server listens on ``port``. Connections of a server just stopped may linger in
+    TIME_WAIT; the servers bind with SO_REUSEADDR, so the probe does too (else a restart
+    would move to another port)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

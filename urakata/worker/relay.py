@@ -10,7 +10,9 @@ same job id, which RQ refuses as a duplicate.
 from __future__ import annotations
 
 import logging
+import os
 import select as selectmod
+import signal
 import threading
 import time
 from datetime import timedelta
@@ -28,6 +30,10 @@ from urakata.worker.runtime import REGISTRY, Context, enqueue_spec
 
 log = logging.getLogger(__name__)
 RECONCILE_AFTER = timedelta(minutes=2)
+# The failure drills (tests/drills), in test mode only: with this set to 1 the relay kills
+# itself with SIGKILL after enqueueing a batch and before marking it sent, as a crash there
+# would.
+CRASH_AFTER_ENQUEUE = "URAKATA_DRILL_RELAY_CRASH_AFTER_ENQUEUE"
 
 
 def _enqueue_row(ctx: Context, spec, row: OutboxMessage) -> None:
@@ -43,7 +49,7 @@ def _enqueue_row(ctx: Context, spec, row: OutboxMessage) -> None:
     )
 
 
-def relay_once(ctx: Context, batch: int = 200) -> int:
+def relay_once(ctx: Context, batch: int = 200, *, crash_after_enqueue: bool = False) -> int:
     """Enqueue up to ``batch`` unsent rows; returns how many were marked sent."""
     load_jobs()
     sent = 0
@@ -72,6 +78,8 @@ def relay_once(ctx: Context, batch: int = 200) -> int:
                 break
             row.sent_at = utcnow()
             sent += 1
+        if crash_after_enqueue and sent:
+            os.kill(os.getpid(), signal.SIGKILL)
     return sent
 
 
@@ -114,20 +122,47 @@ def reconcile(ctx: Context, older_than: timedelta = RECONCILE_AFTER) -> int:
 def run_relay(ctx: Context, stop: threading.Event | None = None, poll: float = 1.0) -> None:
     """Relay until ``stop`` is set: on every NOTIFY, and every ``poll`` seconds."""
     stop = stop or threading.Event()
-    url = normalise_url(ctx.settings.database_url).set(drivername="postgresql")
-    conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
-    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+    crash = ctx.settings.mode == "test" and os.environ.get(CRASH_AFTER_ENQUEUE) == "1"
+    conn: psycopg.Connection | None = None
     try:
         while not stop.is_set():
             try:
-                while relay_once(ctx) and not stop.is_set():
+                while relay_once(ctx, crash_after_enqueue=crash) and not stop.is_set():
                     pass
             except Exception:  # noqa: BLE001 - keep relaying; the error is logged
                 log.exception("outbox relay pass failed")
                 time.sleep(poll)
-            # Wait for a notification (or the poll interval), then drain them.
-            selectmod.select([conn.fileno()], [], [], poll)
-            for _ in conn.notifies(timeout=0, stop_after=1000):
-                pass
+            conn = _wait_for_notifications(ctx, conn, poll)
     finally:
-        conn.close()
+        if conn is not None:
+            conn.close()
+
+
+def _listen(ctx: Context) -> psycopg.Connection:
+    url = normalise_url(ctx.settings.database_url).set(drivername="postgresql")
+    conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True)
+    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+    return conn
+
+
+def _wait_for_notifications(
+    ctx: Context, conn: psycopg.Connection | None, poll: float
+) -> psycopg.Connection | None:
+    """Wait for a notification (or ``poll`` seconds) on the listening connection, then
+    drain them; returns the connection to listen on next time.
+
+    A connection lost with the database (a restart, a failover) is opened again at the
+    next call; until then the relay polls."""
+    try:
+        if conn is None:
+            conn = _listen(ctx)
+        selectmod.select([conn.fileno()], [], [], poll)
+        for _ in conn.notifies(timeout=0, stop_after=1000):
+            pass
+        return conn
+    except psycopg.Error as exc:
+        log.warning("the relay's LISTEN connection failed, polling meanwhile: %s", exc)
+        if conn is not None:
+            conn.close()
+        time.sleep(poll)
+        return None
