@@ -235,6 +235,26 @@ class Database:
             yield session
 
     @contextmanager
+    def on_one_connection(self) -> Iterator[Database]:
+        """This database with its sessions run one after another on one pooled connection.
+
+        Each session still begins and ends its own transaction (so ``SET LOCAL
+        app.tenant_id`` is set at its begin and gone at its end, as on a connection the pool
+        hands out again) and keeps its own identity map and tenant; only the pool checkout,
+        its ping and its reset are saved, once per session, for code that opens many short
+        sessions in a row (a fan-out over shops). Sessions must not overlap. A database
+        already bound to a connection (the tests') is used as it is.
+        """
+        options = dict(self._factory.kw)
+        if options.pop("bind", None) is not self.engine:
+            yield self
+            return
+        options.pop("class_", None)
+        options.pop("expire_on_commit", None)
+        with self.engine.connect() as connection:
+            yield Database(self.engine, bind=connection, **options)
+
+    @contextmanager
     def platform_session(self) -> Iterator[UrakataSession]:
         """A session bound to no shop: it can read platform tables only."""
         with self.session() as session, session.begin():

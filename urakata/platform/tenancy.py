@@ -124,11 +124,16 @@ def fan_out_across_tenants(
 
     This is the only way ordinary code reads across shops (an operator's queue over the
     shops they serve, month-end runs). There is no "all tenants" query path.
+
+    The sessions run one after another on one connection (:meth:`Database.on_one_connection`):
+    each shop still has its own session (identity map, tenant wall) and its own transaction,
+    which sets ``app.tenant_id`` for that shop at its begin and ends before the next shop's.
     """
     results: dict[uuid.UUID, T] = {}
-    for tenant_id in tenant_ids:
-        with db.tenant_session(tenant_id) as session:
-            results[tenant_id] = work(session)
+    with db.on_one_connection() as shared:
+        for tenant_id in tenant_ids:
+            with shared.tenant_session(tenant_id) as session:
+                results[tenant_id] = work(session)
     return results
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, g
+from flask_babel import get_translations
 from flask_babel import lazy_gettext as _l
 
 from urakata.platform.config import Settings
@@ -87,8 +88,39 @@ def ship_day(day) -> str:
     return format_date(day, "yyyy-MM-dd (E)") if day else ""
 
 
+def _page_translations():
+    """The request's translations, looked up once per locale instead of once per string.
+
+    Flask-Babel resolves the domain, the locale and its catalog for every ``_()`` of a
+    template (a list page has dozens). The catalog is kept on ``g`` with the locale object
+    it is for: ``force_locale`` (the error pages) swaps that object, and a new lookup
+    follows.
+    """
+    if not g:  # no app context: Flask-Babel answers untranslated
+        return get_translations()
+    here = g._get_current_object()
+    state = getattr(here, "_flask_babel", None)
+    locale = getattr(state, "babel_locale", None)
+    if locale is None:  # not resolved yet this request: let Flask-Babel do it
+        return get_translations()
+    kept = here.__dict__.get("_urakata_translations")
+    if kept is not None and kept[0] is locale:
+        return kept[1]
+    translations = get_translations()
+    here._urakata_translations = (locale, translations)
+    return translations
+
+
 def configure_templates(app: Flask) -> None:
     from flask_babel import get_locale
+
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _page_translations().ugettext(s),
+        ngettext=lambda s, p, n: _page_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: _page_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _page_translations().unpgettext(c, s, p, n),
+    )
 
     @app.context_processor
     def _helpers():

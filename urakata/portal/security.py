@@ -9,6 +9,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from urakata.platform.config import Settings
@@ -86,7 +87,8 @@ def _load_user(user_id: str) -> PortalUser | None:
         uid = uuid.UUID(raw_id)
     except ValueError:
         return None
-    account = db_session().get(UserAccount, uid)
+    # One query: the account and its memberships (every page asks what the user may reach).
+    account = db_session().get(UserAccount, uid, options=[joinedload(UserAccount.memberships)])
     if account is None or not account.is_active or account.session_token != token:
         return None
     return PortalUser(account)

@@ -114,16 +114,20 @@ class TimelineEntry:
 def timeline(object_type: str, object_id, limit: int = 20) -> list[TimelineEntry]:
     """Events of the request's shop about one object (the session must be bound)."""
     entries = []
+    labels: dict[str, str] = {}  # translated once per action, not once per event
     for event in audit.history(
         db_session(), object_type=object_type, object_id=object_id, limit=limit
     ):
         body = event.payload
+        label = labels.get(event.action)
+        if label is None:
+            label = labels[event.action] = str(ACTION_LABELS.get(event.action, event.action))
         entries.append(
             TimelineEntry(
                 seq=event.seq,
                 occurred_at=event.occurred_at,
                 action=event.action,
-                label=str(ACTION_LABELS.get(event.action, event.action)),
+                label=label,
                 actor=body["actor"]["label"] or body["actor"]["type"],
                 changes=body.get("changes", {}),
                 data=body.get("data", {}),

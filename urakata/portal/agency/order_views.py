@@ -21,7 +21,7 @@ from urakata.portal.access import require_agency_role, shops_for
 from urakata.portal.agency.views import bp
 from urakata.portal.app import ship_day
 from urakata.portal.requestdb import db_session, get_db
-from urakata.portal.shop.order_views import label_sets, parse_filters, yen
+from urakata.portal.shop.order_views import label_sets, order_href, parse_filters, yen
 from urakata.tenants.orders.services import OrderFilter, queue
 
 QUEUE_LIMIT = 200
@@ -103,6 +103,7 @@ def order_queue():
         limit=QUEUE_LIMIT,
         filters={**shown, "shop": slug},
         yen=yen,
+        order_hrefs={s.slug: order_href(s.slug) for s in chosen},
         ship_day=functools.lru_cache(maxsize=None)(ship_day),  # a few days across 200 rows
         **label_sets(),
     )

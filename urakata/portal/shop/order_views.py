@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import uuid
 from datetime import date, datetime
+from types import MappingProxyType
 
 from flask import (
     abort,
@@ -24,7 +25,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_number
+from flask_babel import format_number, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -341,22 +342,45 @@ def parse_filters(args) -> tuple[OrderFilter, dict[str, str]]:
     return OrderFilter(status, hold, payment, until, query), shown
 
 
+_LABEL_SETS = {
+    "status_labels": STATUS_LABELS,
+    "hold_labels": HOLD_LABELS,
+    "payment_labels": PAYMENT_STATUS_LABELS,
+    "method_labels": PAYMENT_METHOD_LABELS,
+    "channel_labels": CHANNEL_LABELS,
+    "slot_labels": SLOT_LABELS,
+}
+# Per locale: the catalogs do not change while the process runs (they are compiled at start).
+_TRANSLATED_LABEL_SETS: dict[str, dict[str, MappingProxyType]] = {}
+
+
 def label_sets() -> dict:
-    """The labels of the order pages, translated once for this request (a lazy string is
-    translated again at every use, several times a row on a list)."""
-    sets = {
-        "status_labels": STATUS_LABELS,
-        "hold_labels": HOLD_LABELS,
-        "payment_labels": PAYMENT_STATUS_LABELS,
-        "method_labels": PAYMENT_METHOD_LABELS,
-        "channel_labels": CHANNEL_LABELS,
-        "slot_labels": SLOT_LABELS,
-    }
-    return {name: {k: str(v) for k, v in labels.items()} for name, labels in sets.items()}
+    """The labels of the order pages in the request's language (a lazy string is translated
+    again at every use, several times a row on a list): translated once per locale, and
+    read-only, since every request of that locale shares them."""
+    locale = str(get_locale())
+    sets = _TRANSLATED_LABEL_SETS.get(locale)
+    if sets is None:
+        sets = {name: MappingProxyType({k: str(v) for k, v in labels.items()})
+                for name, labels in _LABEL_SETS.items()}  # fmt: skip
+        _TRANSLATED_LABEL_SETS[locale] = sets
+    return dict(sets)
 
 
 def yen(value: int) -> str:
     return f"¥{value:,}"
+
+
+_PROBE_ID = 918273645
+
+
+def order_href(shop_slug: str | None = None) -> str:
+    """The order page's URL up to its id (``/s/<shop>/orders/``): a list appends each row's
+    id instead of building the whole URL once a row. ``shop_slug`` defaults to the URL's."""
+    url = url_for("shop.order", order_id=_PROBE_ID, **({"shop": shop_slug} if shop_slug else {}))
+    if not url.endswith(f"/{_PROBE_ID}"):  # the route changed shape: do not guess
+        raise RuntimeError(f"the order page's URL no longer ends with its id: {url}")
+    return url.removesuffix(str(_PROBE_ID))
 
 
 # --- the list ----------------------------------------------------------------------------
@@ -378,6 +402,7 @@ def orders():
         export_form=ExportForm(formdata=None, data=shown),
         local=_local,
         yen=yen,
+        order_href=order_href(),
         ship_day=functools.lru_cache(maxsize=None)(ship_day),  # a few days across the page
         **label_sets(),
     )
