@@ -33,9 +33,10 @@ sets other server arguments (both sides). BENCH_LOAD_KEEP=1 keeps the seeded dat
 reads its world back on the next run (a kept database is migrated to head, but a revision
 edited after it was applied is not applied again: drop the database then).
 
-What bounds it on a 2-core machine is CPU: a portal page costs its gunicorn worker about
-13 ms of CPU (the queue of five shops ~18 ms, an order page ~14, a list of 50 ~9, the
-dashboard ~4: the request's own plumbing, the queries, Jinja), the baseline 0.6 ms.
+What bounds it on a 2-core machine is CPU: measured in-process with the test client, a
+portal page costs about 9.5 ms of CPU (the queue of five shops and an order page ~9.5 ms,
+a list of 50 ~5.5, the dashboard ~2.7: the request's own plumbing, the queries, Jinja),
+the baseline 0.6 ms.
 """
 
 from __future__ import annotations
