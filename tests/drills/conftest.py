@@ -12,13 +12,11 @@ every wait polls a condition against a deadline and fails with the processes' lo
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,24 +24,25 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
-from typing import TypeVar
 
 import psycopg
 import pytest
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Worker
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from tests import factories
 from tests.portal_client import csrf_from
+from tests.processes import Processes as BaseProcesses
+from tests.processes import wait_until
 from tests.smtp import LocalSmtpServer
 from tests.tenants.fulfilment.conftest import JAN, PRODUCTS
+from tests.tenants.fulfilment.conftest import order_body as shipping_order_body
 from tests.tenants.stock.conftest import ADMIN, BINS_A, BINS_B, Shop
 from urakata.platform.apikeys import create_api_key
 from urakata.platform.db import Database
@@ -55,7 +54,6 @@ from urakata.platform.outbox import OutboxMessage
 from urakata.tenants.catalog.services import create_product
 from urakata.tenants.stock.bins import assign_bins
 
-T = TypeVar("T")
 DATABASE = "urakata_drill"
 CLI = [sys.executable, "-m", "urakata.cli"]
 GUNICORN = [
@@ -65,20 +63,6 @@ GUNICORN = [
     "--threads=4",
     "--graceful-timeout=5",
 ]
-
-
-def wait_until(what: str, condition: Callable[[], T], timeout: float, logs=None) -> T:
-    """Poll ``condition`` until it is truthy; fail naming ``what`` (and the logs) at the
-    deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            tail = logs.tails() if logs is not None else ""
-            pytest.fail(f"not within {timeout:.0f}s: {what}\n{tail}", pytrace=False)
-        time.sleep(0.1)
 
 
 # -- servers -----------------------------------------------------------------------------------
@@ -113,26 +97,8 @@ class DrillServers(DevServers):
 # -- processes ---------------------------------------------------------------------------------
 
 
-class Processes:
+class Processes(BaseProcesses):
     """The portal, relay and worker processes of one drill; all are ended at the end."""
-
-    def __init__(self, env: dict[str, str], log_dir: Path):
-        self.env = env
-        self.log_dir = log_dir
-        self.processes: list[tuple[str, subprocess.Popen]] = []
-
-    def start(self, name: str, command: list[str], **env: str) -> subprocess.Popen:
-        name = f"{len(self.processes)}-{name}"
-        with (self.log_dir / f"{name}.log").open("wb") as log:
-            process = subprocess.Popen(
-                command,
-                env={**self.env, **env},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: killpg reaches its children
-            )
-        self.processes.append((name, process))
-        return process
 
     def relay(self, **env: str) -> subprocess.Popen:
         return self.start("relay", [*CLI, "relay"], **env)
@@ -151,50 +117,6 @@ class Processes:
         )
         assert process.poll() is None, self.tails()
         return process
-
-    def kill(self, process: subprocess.Popen) -> None:
-        """SIGKILL the process and its children at once, as a crash or the OOM killer."""
-        _signal_group(process, signal.SIGKILL)
-        process.wait()
-
-    def log(self, process: subprocess.Popen) -> str:
-        name = next(n for n, p in self.processes if p is process)
-        return (self.log_dir / f"{name}.log").read_text(errors="replace")
-
-    def tails(self) -> str:
-        return "\n".join(
-            f"--- {name} (exit {p.poll()}) ---\n{self.log(p)[-4000:]}" for name, p in self.processes
-        )
-
-    def wait_for_workers(self, redis: Redis, count: int = 1) -> None:
-        wait_until(
-            f"{count} worker(s) register",
-            lambda: len(Worker.all(connection=redis)) >= count,
-            30,
-            self,
-        )
-
-    def kill_all(self) -> None:
-        for _name, process in self.processes:
-            self.kill(process)
-
-    def stop_all(self) -> None:
-        for _name, process in self.processes:
-            _signal_group(process, signal.SIGTERM)
-        for _name, process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                _signal_group(process, signal.SIGKILL)
-                process.wait()
-
-
-def _signal_group(process: subprocess.Popen, sig: int) -> None:
-    """Signal the group led by ``process`` while the leader is not yet reaped (so its id
-    cannot belong to anyone else's group)."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, sig)
 
 
 def _healthy(port: int) -> bool:
@@ -283,21 +205,9 @@ class ApiClient:
 
 def order_body(number: str, *lines: tuple[str, int]) -> dict:
     """An order the shop's checks release at once: a real address, a customer of its own."""
-    return {
-        "external_id": number,
-        "customer": {"name": "山田 太郎", "email": f"{number.lower()}@example.jp"},
-        "ship_to": {
-            "name": "山田 太郎",
-            "postal_code": "100-0001",
-            "prefecture": "東京都",
-            "city": "千代田区",
-            "street": "千代田1-1",
-            "phone": "090-1234-5678",
-        },
-        "lines": [{"sku": sku, "quantity": q, "unit_price_yen": 1000} for sku, q in lines],
-        "payment_method": "card",
-        "payment_status": "authorized",
-    }
+    body = shipping_order_body(*lines, number=number)
+    body["customer"]["email"] = f"{number.lower()}@example.jp"
+    return body
 
 
 # -- the world ---------------------------------------------------------------------------------

@@ -9,23 +9,19 @@ Nothing sleeps for a fixed time: every wait polls a condition against a deadline
 
 from __future__ import annotations
 
-import contextlib
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Worker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.registry import ScheduledJobRegistry
@@ -33,6 +29,7 @@ from sqlalchemy import select
 
 from tests import factories
 from tests.portal_client import PortalClient
+from tests.processes import Processes, wait_until
 from tests.smtp import LocalSmtpServer
 from urakata.platform import outbox
 from urakata.platform.audit import AGENCY_CHAIN_ID, AuditEvent
@@ -48,7 +45,6 @@ from urakata.platform.outbox import OutboxMessage
 from urakata.worker.registry import load_jobs
 from urakata.worker.runtime import REGISTRY, enqueue_spec
 
-T = TypeVar("T")
 CLI = [sys.executable, "-m", "urakata.cli"]
 SELFTEST = "maintenance.selftest"
 # A killed job waits for its started-registry entry to expire (job_timeout 15 s + RQ's 60 s
@@ -56,19 +52,6 @@ SELFTEST = "maintenance.selftest"
 # only between dequeues, so its dequeue timeout (worker_ttl - 15 s) must not exceed the 30 s
 # maintenance interval: ~100 s in all.
 RECOVERY_DEADLINE = 180.0
-
-
-def wait_until(what: str, condition: Callable[[], T], timeout: float, logs=None) -> T:
-    """Poll ``condition`` until it is truthy; fail with ``what`` (and the logs) at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            tail = logs.tails() if logs else ""
-            pytest.fail(f"not within {timeout:.0f}s: {what}\n{tail}", pytrace=False)
-        time.sleep(0.1)
 
 
 class DrillRedis:
@@ -121,73 +104,18 @@ class DrillDatabase:
     world: factories.World
 
 
-class SpineProcesses:
+class SpineProcesses(Processes):
     """The relay and worker processes of one drill; every one of them is ended at the end."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path):
-        self.env = env
-        self.log_dir = log_dir
-        self.processes: list[tuple[str, subprocess.Popen]] = []
-
-    def start(self, *command: str, mail_port: int | None = None) -> subprocess.Popen:
-        env = dict(self.env)
-        if mail_port is not None:
-            env["MAIL_PORT"] = str(mail_port)
-        name = f"{len(self.processes)}-{'-'.join(command)}"
-        with (self.log_dir / f"{name}.log").open("wb") as log:
-            process = subprocess.Popen(
-                [*CLI, *command], env=env, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-        self.processes.append((name, process))
-        return process
+    def spine(self, *command: str, mail_port: int | None = None) -> subprocess.Popen:
+        env = {} if mail_port is None else {"MAIL_PORT": str(mail_port)}
+        return self.start("-".join(command), [*CLI, *command], **env)
 
     def relay(self, **kw) -> subprocess.Popen:
-        return self.start("relay", **kw)
+        return self.spine("relay", **kw)
 
     def worker(self, **kw) -> subprocess.Popen:
-        return self.start("worker", "-n", "1", **kw)
-
-    def kill(self, process: subprocess.Popen) -> None:
-        """SIGKILL the process and its children (the worker's scheduler) at once."""
-        _signal_group(process, signal.SIGKILL)
-        process.wait()
-
-    def log(self, process: subprocess.Popen) -> str:
-        name = next(n for n, p in self.processes if p is process)
-        return (self.log_dir / f"{name}.log").read_text(errors="replace")
-
-    def tails(self) -> str:
-        return "\n".join(
-            f"--- {name} (exit {p.poll()}) ---\n{self.log(p)[-3000:]}" for name, p in self.processes
-        )
-
-    def wait_for_workers(self, redis: Redis, count: int) -> None:
-        """Until ``count`` workers are registered (a worker cannot start without Redis)."""
-        wait_until(
-            f"{count} worker(s) register",
-            lambda: len(Worker.all(connection=redis)) >= count,
-            30,
-            self,
-        )
-
-    def stop_all(self) -> None:
-        for _name, process in self.processes:
-            _signal_group(process, signal.SIGTERM)
-        for _name, process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                _signal_group(process, signal.SIGKILL)
-                process.wait()
-
-
-def _signal_group(process: subprocess.Popen, sig: int) -> None:
-    """Signal the process group led by ``process`` while the leader is not yet reaped (so
-    its id cannot belong to anyone else's group)."""
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, sig)
+        return self.spine("worker", "-n", "1", **kw)
 
 
 # -- servers and processes of the drills -----------------------------------------------------

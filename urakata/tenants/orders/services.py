@@ -871,7 +871,11 @@ def release(
 
 
 def edit_address(session: UrakataSession, *, actor: Actor, order_id: int, data: Any) -> Order:
-    """Correct the ship-to; the address checks run again and update the order's holds."""
+    """Correct the ship-to; the address checks run again and update the order's holds.
+
+    Once the shipping instructions are made, the parcels still in the warehouse take the
+    new address too (:mod:`urakata.tenants.shipping.readdress`), and only an address they
+    can ship to is taken; a shipped order's address stays as it left."""
     try:
         values = load_address_patch(data)
     except ValidationError as exc:
@@ -879,6 +883,10 @@ def edit_address(session: UrakataSession, *, actor: Actor, order_id: int, data: 
     order = _checked(session, order_id, values.pop("version"))
     if order.status == "cancelled":
         raise IllegalTransition(N_("A cancelled order cannot be changed."))
+    if order.status == "shipped":
+        raise IllegalTransition(
+            N_("The order has shipped: its address is the one its parcels left with.")
+        )
     before = _ship_to(order)
     if "postal_code" in values:
         raw = values["postal_code"]
@@ -891,6 +899,14 @@ def edit_address(session: UrakataSession, *, actor: Actor, order_id: int, data: 
     if not changes:
         return order
     problems = _address_holds(_ship_to(order))
+    if order.status in IN_SHIPPING:
+        if problems:  # no hold from here on: the parcels would wait with a bad address
+            raise OrderInvalid({h["field"].removeprefix("ship_to."): [hold_message(h)]
+                                for h in problems})  # fmt: skip
+        # The shipping package builds on this one: imported here, when it is needed.
+        from urakata.tenants.shipping.readdress import readdress_parcels
+
+        readdress_parcels(session, actor=actor, order_id=order.id, ship_to=_ship_to(order))
     if order.status == "on_hold":
         kept = [h for h in order.holds if not h["field"].startswith("ship_to.")]
         order.holds = kept + problems
@@ -1142,6 +1158,8 @@ def record_allocation(
         _move(session, actor, order, "allocated", "order.allocated", holds=[])
 
 
+# Shipping instructions made, parcels not yet handed over.
+IN_SHIPPING = ("instructed", "inspected", "packed")
 FULFILMENT_MOVES = ("instructed", "inspected", "packed", "shipped", "released")
 
 
