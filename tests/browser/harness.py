@@ -6,6 +6,8 @@ Fixtures live in ``conftest.py``; this module holds plain functions the journeys
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -152,3 +154,18 @@ def reset_link_in(message: EmailMessage) -> str:
     match = RESET_LINK_RE.search(body)
     assert match, f"no reset link in the mail:\n{body}"
     return match.group(0)
+
+
+def urakata_verify(export: Path, public_key_pem: bytes) -> str:
+    """Run the independent verifier on a downloaded export as an auditor would, with the
+    agency's public key beside it; what it printed (it must exit 0)."""
+    pubkey = export.with_name("agency-ledger.pub")
+    pubkey.write_bytes(public_key_pem)
+    done = subprocess.run(
+        [sys.executable, "-m", "urakata_verify", str(export), "--pubkey", str(pubkey)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import tempfile
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.harness import BrowserPortal, login, screenshot, submit
+from tests.browser.harness import BrowserPortal, login, screenshot, submit, urakata_verify
 from urakata.platform import audit, checkpoints, exports
 from urakata.platform.audit import Actor
 from urakata.platform.config import Settings
@@ -107,16 +105,8 @@ def test_auditor_searches_opens_verifies_and_exports(
     download_info.value.save_as(export)
     screenshot(page, "auditor-export")
 
-    pubkey = tmp_path / "agency-ledger.pub"
-    pubkey.write_bytes(checkpoints.public_key_pem(SIGNER.public_raw))
-    done = subprocess.run(
-        [sys.executable, "-m", "urakata_verify", str(export), "--pubkey", str(pubkey)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.startswith(f"ok: chain {world.shop_a.id}"), done.stdout
+    printed = urakata_verify(export, checkpoints.public_key_pem(SIGNER.public_raw))
+    assert printed.startswith(f"ok: chain {world.shop_a.id}"), printed
     assert b"BJ-2002" not in export.read_bytes()
     task_id = re.search(r"/tasks/([0-9a-f-]+)", page.url).group(1)
     exports.export_path(_settings(browser_database).files_dir, world.shop_a.id, task_id).unlink(

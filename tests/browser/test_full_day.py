@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +41,7 @@ from tests.browser.harness import (
     reset_link_in,
     screenshot,
     submit,
+    urakata_verify,
 )
 from urakata.platform import checkpoints
 
@@ -517,16 +516,8 @@ def _10_auditor_verifies(d: Day) -> None:
     expect(auditor.get_by_test_id("verdict-ok")).to_contain_text(SIGNER.key_id)
     screenshot(auditor, "day-10-verified")
 
-    pubkey = d.tmp_path / "agency-ledger.pub"
-    pubkey.write_bytes(checkpoints.public_key_pem(SIGNER.public_raw))
-    done = subprocess.run(
-        [sys.executable, "-m", "urakata_verify", str(export), "--pubkey", str(pubkey)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.startswith("ok: chain "), done.stdout
+    printed = urakata_verify(export, checkpoints.public_key_pem(SIGNER.public_raw))
+    assert printed.startswith("ok: chain "), printed
     exported = export.read_text(encoding="utf-8")
     for action in ("order.released", "stocktake.", "inbound."):
         assert action in exported, action
