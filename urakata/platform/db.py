@@ -15,6 +15,7 @@ A session is bound to at most one tenant for its whole life.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -147,26 +148,34 @@ def _touches_tenant_table(state: ORMExecuteState) -> bool:
     return any(issubclass(m.class_, TenantOwned) for m in state.all_mappers)
 
 
+@functools.lru_cache(maxsize=4096)
+def _wall_for(tid: uuid.UUID):
+    """The loader criteria of one tenant, made once: building the option (its lambda is
+    analysed for the closure variable) cost more than the rest of a small query's run."""
+    return with_loader_criteria(
+        TenantOwned,
+        lambda cls: cls.tenant_id == tid,
+        include_aliases=True,
+        track_closure_variables=True,
+    )
+
+
 @event.listens_for(UrakataSession, "do_orm_execute")
 def _tenant_wall(state: ORMExecuteState) -> None:
+    """Every ORM SELECT, UPDATE and DELETE of a bound session is limited to its tenant's
+    rows (the criteria only touch tenant-owned entities); with no tenant bound, one that
+    touches a tenant-owned table is refused. Row-level security says the same below."""
     if not (state.is_select or state.is_update or state.is_delete):
-        return
-    if not _touches_tenant_table(state):
         return
     tid = state.session.info.get("tenant_id")
     if tid is None:
-        raise TenantNotBound(
-            "a tenant-owned table was queried with no tenant bound; "
-            "open the session with Database.tenant_session() or use fan_out_across_tenants()"
-        )
-    state.statement = state.statement.options(
-        with_loader_criteria(
-            TenantOwned,
-            lambda cls: cls.tenant_id == tid,
-            include_aliases=True,
-            track_closure_variables=True,
-        )
-    )
+        if _touches_tenant_table(state):
+            raise TenantNotBound(
+                "a tenant-owned table was queried with no tenant bound; "
+                "open the session with Database.tenant_session() or use fan_out_across_tenants()"
+            )
+        return
+    state.statement = state.statement.options(_wall_for(tid))
 
 
 @event.listens_for(UrakataSession, "before_flush")

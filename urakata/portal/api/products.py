@@ -55,9 +55,9 @@ def _shop_zone() -> str:
 class ProductIn(schemas.ProductIn):
     """A new product. A date-time without an offset is read in the shop's time zone."""
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.context_zone = _shop_zone()
+    @property
+    def context_zone(self) -> str:  # the request's shop (one instance serves every request)
+        return _shop_zone()
 
 
 class ProductPatch(schemas.ProductPatch):
@@ -67,7 +67,10 @@ class ProductPatch(schemas.ProductPatch):
         # Every field may be left out but the version (schemas.ProductPatch lets it go too).
         partial = tuple(name for name in self._declared_fields if name != "version")
         ma.Schema.__init__(self, partial=partial, **kwargs)
-        self.context_zone = _shop_zone()
+
+    @property
+    def context_zone(self) -> str:
+        return _shop_zone()
 
 
 class ProductOut(schemas.ProductOut):

@@ -28,8 +28,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from urakata.platform import audit, jpaddress
 from urakata.platform.audit import Actor
-from urakata.platform.calendar import ship_by
-from urakata.platform.closed_days import shop_calendar
+from urakata.platform.calendar import calendar_for, ship_by
+from urakata.platform.closed_days import AgencyClosedDay
 from urakata.platform.db import UrakataSession, utcnow
 from urakata.platform.fields import N_, Message
 from urakata.platform.tenancy import Tenant, get_scoped
@@ -763,11 +763,17 @@ def _clock_rules(session: UrakataSession) -> _ClockRules:
     """The shop's cutoff, time zone and business calendar (public holidays, the shop's
     and the agency's closed days). Two columns of the settings row, not the row (its logo
     can be half a megabyte)."""
-    cutoff, closed_days = session.execute(
-        select(ShopSettings.same_day_cutoff, ShopSettings.closed_days)
-    ).one()
+    cutoff, closed_days, agency_days = session.execute(_CLOCK_RULES).one()
     tenant = session.get(Tenant, session.tenant_id)
-    return _ClockRules(cutoff, tenant.zone, shop_calendar(session, closed_days))
+    return _ClockRules(cutoff, tenant.zone, calendar_for(closed_days or (), agency_days or ()))
+
+
+# One round trip: the shop's two settings and the agency's closed days beside them.
+_CLOCK_RULES = select(
+    ShopSettings.same_day_cutoff,
+    ShopSettings.closed_days,
+    select(func.array_agg(AgencyClosedDay.day)).scalar_subquery(),
+)
 
 
 def _start_clock(
