@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, func, insert, select, text
+from sqlalchemy import ForeignKey, Index, String, Text, bindparam, func, insert, select, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -78,6 +78,12 @@ def _row(job: str, queue: str, shop_id: uuid.UUID | None, args: dict, now: datet
             "args": _check_args(args), "created_at": now, "relay_attempts": 0}  # fmt: skip
 
 
+_COLUMNS = ("id", "job", "queue", "shop_id", "args", "created_at", "relay_attempts")
+_ENQUEUE_ONE = select(func.pg_notify(NOTIFY_CHANNEL, "")).add_cte(
+    insert(OutboxMessage).values({c: bindparam(c) for c in _COLUMNS}).cte("queued")
+)  # built once: compiled from the cache on every call
+
+
 def enqueue(
     session: UrakataSession,
     job: str,
@@ -91,7 +97,7 @@ def enqueue(
     The row is written at once (Core, one statement with the relay's wake-up); the
     returned message carries its values and is not in the session."""
     row = _row(job, queue, shop_id, args, utcnow())
-    session.execute(_queued_and_notify([row]))
+    session.execute(_ENQUEUE_ONE, row)
     return OutboxMessage(**row)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from urakata.platform.db import UrakataSession, utcnow
@@ -71,18 +71,16 @@ def claim_key(
     body. Blocks while another open transaction holds the same key.
     """
     claimed = session.execute(
-        insert(_KEYS)
-        .values(
-            tenant_id=session.tenant_id,
-            scope=scope,
-            key=key,
-            request_digest=digest,
-            status_code=_PENDING_STATUS,
-            response={},
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing()
-        .returning(_KEYS.c.key)
+        _CLAIM,
+        {
+            "tenant_id": session.tenant_id,
+            "scope": scope,
+            "key": key,
+            "request_digest": digest,
+            "status_code": _PENDING_STATUS,
+            "response": {},
+            "created_at": utcnow(),
+        },
     ).first()
     if claimed is not None:
         return None
@@ -102,10 +100,26 @@ def record_answer(
 ) -> None:
     """Store the answer of the request that claimed ``key`` (in its own transaction)."""
     session.execute(
-        update(_KEYS)
-        .where(_KEYS.c.tenant_id == session.tenant_id, _KEYS.c.scope == scope, _KEYS.c.key == key)
-        .values(status_code=status_code, response=response)
-    )
+        _ANSWER,
+        {"tid": session.tenant_id, "w_scope": scope, "w_key": key, "new_status": status_code,
+         "new_response": response},
+    )  # fmt: skip
+
+
+# Built once: a request's own INSERT and UPDATE, compiled from the cache each time.
+_CLAIM = (
+    insert(_KEYS)
+    .values({column: bindparam(column) for column in (
+        "tenant_id", "scope", "key", "request_digest", "status_code", "response", "created_at")})
+    .on_conflict_do_nothing()
+    .returning(_KEYS.c.key)
+)  # fmt: skip
+_ANSWER = (
+    update(_KEYS)
+    .where(_KEYS.c.tenant_id == bindparam("tid"), _KEYS.c.scope == bindparam("w_scope"),
+           _KEYS.c.key == bindparam("w_key"))
+    .values(status_code=bindparam("new_status"), response=bindparam("new_response"))
+)  # fmt: skip
 
 
 def purge_expired(session: UrakataSession, now: datetime | None = None) -> int:

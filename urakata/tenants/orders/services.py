@@ -20,10 +20,10 @@ from typing import Any
 
 from marshmallow import ValidationError
 from psycopg.types.json import Jsonb
-from sqlalchemy import Row, and_, func, literal_column, or_, select, text
+from sqlalchemy import Row, and_, bindparam, func, literal_column, or_, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import make_transient_to_detached, raiseload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from urakata.platform import audit, jpaddress
@@ -178,14 +178,28 @@ def _address_holds(ship: dict) -> list[dict]:
 
 def _catalog(session: UrakataSession, skus: Iterable[str]) -> dict[str, Any]:
     """The shop's products of these SKUs: id, status, name and tax rate, by SKU."""
-    columns = (Product.sku, Product.id, Product.status, Product.name, Product.tax_rate)
     found: dict[str, Any] = {}
     skus = sorted(set(skus))
     for start in range(0, len(skus), 5_000):
         chunk = skus[start : start + 5_000]
-        found.update((p.sku, p) for p in session.execute(select(*columns).where(
-            Product.sku.in_(chunk))))  # fmt: skip
+        found.update((p.sku, p) for p in session.execute(_CATALOG, {"skus": chunk}))
     return found
+
+
+# Built once (an API order runs them; building a statement cost more than running it).
+_CATALOG = select(Product.sku, Product.id, Product.status, Product.name, Product.tax_rate).where(
+    Product.sku.in_(bindparam("skus", expanding=True))
+)
+_IS_KNOWN = and_(
+    Order.channel == bindparam("channel"),
+    Order.external_id.in_(bindparam("numbers", expanding=True)),
+)
+_KNOWN_OR_ALIKE = (
+    select(Order.external_id, Order.duplicate_key, Order.ordered_at, Order.status,
+           _IS_KNOWN.label("known"))
+    .where(or_(_IS_KNOWN, Order.duplicate_key.in_(bindparam("keys", expanding=True))))
+    .order_by(Order.id)
+)  # fmt: skip
 
 
 def _line_holds(
@@ -264,13 +278,9 @@ def _context(session: UrakataSession, channel: str, batch: list[dict]) -> _Conte
     for start in range(0, max(len(numbers), len(keys)), 5_000):
         some_numbers = numbers[start : start + 5_000]
         some_keys = keys[start : start + 5_000]
-        is_known = and_(Order.channel == channel, Order.external_id.in_(some_numbers))
         rows = session.execute(
-            select(Order.external_id, Order.duplicate_key, Order.ordered_at, Order.status,
-                   is_known.label("known"))
-            .where(or_(is_known, Order.duplicate_key.in_(some_keys)))
-            .order_by(Order.id)
-        )  # fmt: skip
+            _KNOWN_OR_ALIKE, {"channel": channel, "numbers": some_numbers, "keys": some_keys}
+        )
         for number, key, ordered_at, status, is_number in rows:
             if is_number:
                 known.add(number)
@@ -579,8 +589,11 @@ def _insert_new(session: UrakataSession, order: Order) -> bool:
 
 
 def _as_loaded(obj, row: dict) -> None:
-    for key, value in row.items():
-        set_committed_value(obj, key, value)
+    """``obj`` as if loaded from ``row`` (its columns): detached, nothing left to flush.
+
+    The values go straight into the instance's dict, as a query's loading does;
+    ``make_transient_to_detached`` then commits them all at once."""
+    instance_dict(obj).update(row)
     make_transient_to_detached(obj)
 
 
