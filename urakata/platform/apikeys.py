@@ -18,7 +18,7 @@ import unicodedata
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, String, func, or_, select, update
+from sqlalchemy import ForeignKey, String, bindparam, func, or_, select, update
 from sqlalchemy.orm import Mapped, Session, contains_eager, mapped_column, relationship
 
 from urakata.platform import (
@@ -173,6 +173,15 @@ def revoke_api_key(
     return key
 
 
+# Built once: every API request runs it.
+_KEY_WITH_SHOP = (
+    select(ApiKey)
+    .join(ApiKey.shop)
+    .options(contains_eager(ApiKey.shop))
+    .where(ApiKey.prefix == bindparam("prefix"))
+)
+
+
 def authenticate_token(session: Session, token: str) -> ApiKey | None:
     """The active key of an active shop that ``token`` belongs to, else None.
 
@@ -182,12 +191,7 @@ def authenticate_token(session: Session, token: str) -> ApiKey | None:
     prefix = parse_prefix(token or "")
     row = None
     if prefix is not None:
-        row = session.scalar(
-            select(ApiKey)
-            .join(ApiKey.shop)
-            .options(contains_eager(ApiKey.shop))
-            .where(ApiKey.prefix == prefix)
-        )
+        row = session.scalar(_KEY_WITH_SHOP, {"prefix": prefix})
     if row is None:
         # Spend the same hashing work for unknown prefixes as for known ones.
         hmac.compare_digest("0" * 64, hash_token(token or ""))

@@ -549,7 +549,7 @@ _LINE = OrderLine.__table__
 _INSERT_ORDER = (
     pg_insert(_ORDER)
     .on_conflict_do_nothing(index_elements=["tenant_id", "channel", "external_id"])
-    .returning(*_ORDER.columns)
+    .returning(_ORDER.c.id)
 )
 _INSERT_LINES = pg_insert(_LINE).returning(_LINE.c.id, sort_by_parameter_order=True)
 
@@ -561,26 +561,20 @@ def _insert_new(session: UrakataSession, order: Order) -> bool:
     The unit of work would do the same with a savepoint around it (the unique index is
     how a concurrent sender of the same order is caught) and cost more than the checks;
     ``ON CONFLICT DO NOTHING`` waits for that sender's commit and answers without an error.
+    Every column is sent (defaults filled in here), so the statement is always the same
+    one and only the new ids come back.
     """
-    values = {
-        column.key: getattr(order, column.key)
-        for column in _ORDER.columns
-        if column.key != "id" and getattr(order, column.key) is not None
-    }
-    values["tenant_id"] = session.tenant_id
-    row = session.execute(_INSERT_ORDER, values).one_or_none()
-    if row is None:
+    values = _row(order, session.tenant_id, json=False)
+    connection = session.connection()
+    order_id = connection.execute(_INSERT_ORDER, values).scalar_one_or_none()
+    if order_id is None:
         return False
     lines = list(order.lines)
-    rows = [
-        {c.key: getattr(line, c.key) for c in _LINE.columns if c.key != "id"}
-        | {"tenant_id": session.tenant_id, "order_id": row.id}
-        for line in lines
-    ]
-    ids = session.execute(_INSERT_LINES, rows).scalars().all()
+    rows = [_line_row(line, session.tenant_id, order_id) for line in lines]
+    ids = connection.execute(_INSERT_LINES, rows).scalars().all()
     for line, line_id, line_row in zip(lines, ids, rows, strict=True):
         _as_loaded(line, {**line_row, "id": line_id})
-    _as_loaded(order, row._asdict())
+    _as_loaded(order, {**values, "id": order_id})
     set_committed_value(order, "lines", lines)
     for line in lines:
         set_committed_value(line, "order", order)
@@ -645,8 +639,9 @@ def _insert_many(session: UrakataSession, orders: list[Order]) -> None:
     cursor.close()
 
 
-def _row(order: Order, tenant_id) -> dict:
-    """Every column of a new order (executemany needs the same keys in every row)."""
+def _row(order: Order, tenant_id, *, json: bool = True) -> dict:
+    """Every column of a new order, defaults filled in (executemany and one cached INSERT
+    need the same keys every time); ``json``: the holds wrapped for COPY."""
     row = {}
     for column in _ORDER.columns:
         if column.key == "id":
@@ -656,7 +651,8 @@ def _row(order: Order, tenant_id) -> dict:
             value = column.default.arg(None) if column.default.is_callable else column.default.arg
         row[column.key] = value
     row["tenant_id"] = tenant_id
-    row["holds"] = Jsonb(row["holds"])
+    if json:
+        row["holds"] = Jsonb(row["holds"])
     return row
 
 
