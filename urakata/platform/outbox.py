@@ -62,26 +62,19 @@ def _check_args(args: dict[str, Any]) -> dict[str, Any]:
     return plain
 
 
-def _queued_and_notify(rows):
-    """INSERT the rows and NOTIFY the relay in one statement (one round trip, not two).
-
-    NOTIFY is transactional: the relay wakes at commit, and not at all on a rollback.
-    PostgreSQL folds the notifications of one transaction into one.
-    """
-    queued = insert(OutboxMessage).values(rows).cte("queued")
-    # A data-modifying WITH runs to completion whether or not the query reads it.
-    return select(func.pg_notify(NOTIFY_CHANNEL, "")).add_cte(queued)
-
-
 def _row(job: str, queue: str, shop_id: uuid.UUID | None, args: dict, now: datetime) -> dict:
     return {"id": uuid.uuid4(), "job": job, "queue": queue, "shop_id": shop_id,
             "args": _check_args(args), "created_at": now, "relay_attempts": 0}  # fmt: skip
 
 
 _COLUMNS = ("id", "job", "queue", "shop_id", "args", "created_at", "relay_attempts")
+# The row and the relay's wake-up in one statement (one round trip, not two), built once.
+# A data-modifying WITH runs to completion whether or not the query reads it. NOTIFY is
+# transactional: the relay wakes at commit, not at all on a rollback, and PostgreSQL
+# folds a transaction's notifications into one.
 _ENQUEUE_ONE = select(func.pg_notify(NOTIFY_CHANNEL, "")).add_cte(
     insert(OutboxMessage).values({c: bindparam(c) for c in _COLUMNS}).cte("queued")
-)  # built once: compiled from the cache on every call
+)
 
 
 def enqueue(
@@ -109,12 +102,13 @@ def enqueue_many(
     shop_id: uuid.UUID | None = None,
     args: list[dict[str, Any]],
 ) -> int:
-    """:func:`enqueue` for many runs of one job (a file's orders): one statement."""
+    """:func:`enqueue` for many runs of one job (a file's orders): one INSERT, one NOTIFY."""
     if not args:
         return 0
     now = utcnow()
     rows = [_row(job, queue, shop_id, one, now) for one in args]
-    session.execute(_queued_and_notify(rows))
+    session.execute(insert(OutboxMessage), rows)  # executemany: batched by the driver
+    session.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")))
     return len(rows)
 
 

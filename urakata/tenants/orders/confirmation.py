@@ -124,11 +124,11 @@ def on_confirmed(session: UrakataSession, order: Order) -> None:
     _enqueue(session, order, "confirmed")
 
 
-def on_confirmed_many(session: UrakataSession, orders: list[Order]) -> None:
+def on_confirmed_many(session: UrakataSession, order_ids: list[int]) -> None:
     """:func:`on_confirmed` for a batch of orders taken in together (one INSERT)."""
     outbox.enqueue_many(
         session, JOB, queue=QUEUE, shop_id=session.tenant_id,
-        args=[{"order_id": o.id, "reason": "confirmed", "locale": ""} for o in orders],
+        args=[{"order_id": n, "reason": "confirmed", "locale": ""} for n in order_ids],
     )  # fmt: skip
 
 

@@ -354,10 +354,11 @@ def intake(
     ctx = _context(session, values["channel"], [values])
     if values["external_id"] in ctx.known:
         _refuse_known(session, values["channel"], values["external_id"])
-    order, moves = _prepared(session, ctx, values, now)
-    if not _insert_new(session, order):  # a concurrent sender of the same order id won
+    fresh = _prepared(session, ctx, values, now)
+    order = _insert_new(session, fresh)
+    if order is None:  # a concurrent sender of the same order id won
         _refuse_known(session, values["channel"], values["external_id"])
-    events = _intake_events(order, moves)
+    events = _intake_events(fresh)
     if ledger is None:
         audit.record_many(session, actor, events)
     else:
@@ -368,11 +369,12 @@ def intake(
 
 @dataclass(frozen=True)
 class TakenIn:
-    """What :func:`intake_many` did with one body: the order (id and state), or that the
-    shop had its number already (``order`` is None)."""
+    """What :func:`intake_many` did with one body: the new order's id and state, or that
+    the shop had its number already (``id`` and ``status`` None)."""
 
     external_id: str
-    order: Order | None
+    id: int | None = None
+    status: str | None = None
 
 
 def intake_many(
@@ -404,25 +406,26 @@ def intake_many(
             exc.index = index
             raise
     ctx = _context(session, channel, batch)
-    taken: list[TakenIn] = []
-    fresh: list[tuple[Order, list]] = []
+    known: list[str] = []
+    fresh: list[_Fresh] = []
     for index, values in enumerate(batch):
         if values["external_id"] in ctx.known:
-            taken.append(TakenIn(values["external_id"], None))
+            known.append(values["external_id"])
             continue
         try:
-            order, moves = _prepared(session, ctx, values, now)
+            one = _prepared(session, ctx, values, now)
         except OrderInvalid as exc:
             exc.index = index
             raise
-        ctx.known.add(order.external_id)
-        fresh.append((order, moves))
-        taken.append(TakenIn(order.external_id, order))
-    _insert_many(session, [order for order, _moves in fresh])
-    for order, moves in fresh:
-        ledger.extend(_intake_events(order, moves))
-    _after_intake_many(session, [order for order, _moves in fresh])
-    return taken
+        ctx.known.add(one.row["external_id"])
+        fresh.append(one)
+    _insert_many(session, fresh)
+    for one in fresh:
+        ledger.extend(_intake_events(one))
+    _after_intake_many(session, fresh)
+    return [TakenIn(number) for number in known] + [
+        TakenIn(one.row["external_id"], one.id, one.row["status"]) for one in fresh
+    ]
 
 
 def _loaded(data: Any, zone: str, channel: str | None) -> dict:
@@ -441,11 +444,34 @@ def _keyed(values: dict, channel: str | None) -> dict:
     return values
 
 
-def _prepared(
-    session: UrakataSession, ctx: _Context, values: dict, now: datetime
-) -> tuple[Order, list]:
-    """The new order, checked and in the state its checks lead to (not written yet), and
-    its moves for the ledger."""
+@dataclass
+class _Fresh:
+    """A new order, checked and in the state its checks lead to, not written yet: its
+    row (every column but ``id``), its lines' rows (without ``id`` and ``order_id``) and
+    its moves for the ledger. Plain values: a file's orders go to COPY as they are, and
+    an API order becomes an ORM object only once it is written (:func:`_insert_new`)."""
+
+    row: dict
+    lines: list[dict]
+    moves: list[tuple[str, dict, dict]]
+    id: int | None = None
+
+
+_ORDER = Order.__table__
+_LINE = OrderLine.__table__
+_ORDER_COLUMNS = [c.key for c in _ORDER.columns if c.key != "id"]
+_LINE_COLUMNS = [c.key for c in _LINE.columns if c.key != "id"]
+# Every column's value before the checks fill it in: the scalar defaults, else None
+# (holds, created_at and updated_at, whose defaults are callables, are set by _prepared).
+_BLANK_ORDER = {
+    c.key: c.default.arg if c.default is not None and not c.default.is_callable else None
+    for c in _ORDER.columns
+    if c.key != "id"
+}
+
+
+def _prepared(session: UrakataSession, ctx: _Context, values: dict, now: datetime) -> _Fresh:
+    """The new order, checked and in the state its checks lead to (not written yet)."""
     lines = [dict(line) for line in values["lines"]]
     ship, customer = values["ship_to"], values["customer"]
     ordered_at = values.get("ordered_at") or now
@@ -475,77 +501,79 @@ def _prepared(
         )
         holds.append(hold("totals", "total_yen", message))
     postal = jpaddress.normalise_postal_code(ship["postal_code"]) or ship["postal_code"]
-    order = Order(
-        channel=values["channel"],
-        external_id=values["external_id"],
-        ordered_at=ordered_at,
-        status="received",
-        holds=[],
-        version=1,
-        customer_name=customer["name"],
-        customer_kana=customer.get("kana", ""),
-        customer_email=customer.get("email", ""),
-        customer_phone=_customer_phone(customer.get("phone", "")),
-        ship_name=ship["name"],
-        ship_postal_code=postal,
-        ship_prefecture=ship["prefecture"],
-        ship_city=ship["city"],
-        ship_street=ship["street"],
-        ship_building=ship.get("building", ""),
-        ship_phone=jpaddress.normalise_phone(ship["phone"]) or ship["phone"],
-        delivery_date=values.get("delivery_date"),
-        delivery_slot=values.get("delivery_slot"),
-        gift_wrap=values.get("gift_wrap", False),
-        noshi=values.get("noshi", ""),
-        payment_method=values["payment_method"],
-        payment_status=values.get("payment_status", "unpaid"),
-        shipping_fee_yen=values.get("shipping_fee_yen", 0),
-        fee_yen=values.get("fee_yen", 0),
-        discount_yen=values.get("discount_yen", 0),
-        notes=values.get("notes", ""),
-        duplicate_key=key,
-        created_at=now,
-        updated_at=now,
+    row = {
+        **_BLANK_ORDER,
+        "tenant_id": session.tenant_id,
+        "channel": values["channel"],
+        "external_id": values["external_id"],
+        "ordered_at": ordered_at,
+        "status": "received",
+        "holds": [],
+        "version": 1,
+        "customer_name": customer["name"],
+        "customer_kana": customer.get("kana", ""),
+        "customer_email": customer.get("email", ""),
+        "customer_phone": _customer_phone(customer.get("phone", "")),
+        "ship_name": ship["name"],
+        "ship_postal_code": postal,
+        "ship_prefecture": ship["prefecture"],
+        "ship_city": ship["city"],
+        "ship_street": ship["street"],
+        "ship_building": ship.get("building", ""),
+        "ship_phone": jpaddress.normalise_phone(ship["phone"]) or ship["phone"],
+        "delivery_date": values.get("delivery_date"),
+        "delivery_slot": values.get("delivery_slot"),
+        "gift_wrap": values.get("gift_wrap", False),
+        "noshi": values.get("noshi", ""),
+        "payment_method": values["payment_method"],
+        "payment_status": values.get("payment_status", "unpaid"),
+        "shipping_fee_yen": values.get("shipping_fee_yen", 0),
+        "fee_yen": values.get("fee_yen", 0),
+        "discount_yen": values.get("discount_yen", 0),
+        "notes": values.get("notes", ""),
+        "duplicate_key": key,
+        "created_at": now,
+        "updated_at": now,
         **money,
-    )
-    for n, line in enumerate(lines, start=1):
-        order.lines.append(
-            OrderLine(
-                line_no=n,
-                sku=line["sku"],
-                product_id=line["product_id"],
-                name=line["name"],
-                quantity=line["quantity"],
-                unit_price_yen=line["unit_price_yen"],
-                tax_rate=line["tax_rate"],
-                amount_yen=line["amount_yen"],
-            )
-        )
-    ctx.seen.setdefault(key, []).append((order.external_id, ordered_at))
-    return order, _intake_moves(session, order, holds, now, ctx)
+    }
+    line_rows = [
+        {
+            "tenant_id": session.tenant_id,
+            "line_no": n,
+            "sku": line["sku"],
+            "product_id": line["product_id"],
+            "name": line["name"],
+            "quantity": line["quantity"],
+            "unit_price_yen": line["unit_price_yen"],
+            "tax_rate": line["tax_rate"],
+            "amount_yen": line["amount_yen"],
+        }
+        for n, line in enumerate(lines, start=1)
+    ]
+    ctx.seen.setdefault(key, []).append((row["external_id"], ordered_at))
+    return _Fresh(row, line_rows, _intake_moves(session, row, holds, now, ctx))
 
 
-def _intake_events(order: Order, moves: list) -> list[audit.PendingEvent]:
+def _intake_events(fresh: _Fresh) -> list[audit.PendingEvent]:
+    row = fresh.row
     received = audit.PendingEvent(
         "order.received",
         "order",
-        order.id,
+        fresh.id,
         data={
-            "channel": order.channel,
-            "external_id": order.external_id,
-            "lines": len(order.lines),
-            "total_yen": order.total_yen,
-            "payment_method": order.payment_method,
+            "channel": row["channel"],
+            "external_id": row["external_id"],
+            "lines": len(fresh.lines),
+            "total_yen": row["total_yen"],
+            "payment_method": row["payment_method"],
         },
     )
     return [received] + [
-        audit.PendingEvent(action, "order", order.id, changes=changes, data=data)
-        for action, changes, data in moves
+        audit.PendingEvent(action, "order", fresh.id, changes=changes, data=data)
+        for action, changes, data in fresh.moves
     ]
 
 
-_ORDER = Order.__table__
-_LINE = OrderLine.__table__
 _INSERT_ORDER = (
     pg_insert(_ORDER)
     .on_conflict_do_nothing(index_elements=["tenant_id", "channel", "external_id"])
@@ -554,45 +582,41 @@ _INSERT_ORDER = (
 _INSERT_LINES = pg_insert(_LINE).returning(_LINE.c.id, sort_by_parameter_order=True)
 
 
-def _insert_new(session: UrakataSession, order: Order) -> bool:
-    """Insert a new order and its lines with two statements, then hand them to the session
-    as loaded rows; False (nothing written) when the shop has the channel's order id.
+def _insert_new(session: UrakataSession, fresh: _Fresh) -> Order | None:
+    """Insert a new order and its lines with two statements and hand them to the session
+    as loaded rows; None (nothing written) when the shop has the channel's order id.
 
     The unit of work would do the same with a savepoint around it (the unique index is
     how a concurrent sender of the same order is caught) and cost more than the checks;
     ``ON CONFLICT DO NOTHING`` waits for that sender's commit and answers without an error.
-    Every column is sent (defaults filled in here), so the statement is always the same
-    one and only the new ids come back.
+    Every column is sent, so the statement is always the same one and only ids come back.
     """
-    values = _row(order, session.tenant_id, json=False)
     connection = session.connection()
-    order_id = connection.execute(_INSERT_ORDER, values).scalar_one_or_none()
-    if order_id is None:
-        return False
-    lines = list(order.lines)
-    rows = [_line_row(line, session.tenant_id, order_id) for line in lines]
+    fresh.id = connection.execute(_INSERT_ORDER, fresh.row).scalar_one_or_none()
+    if fresh.id is None:
+        return None
+    rows = [{**line, "order_id": fresh.id} for line in fresh.lines]
     ids = connection.execute(_INSERT_LINES, rows).scalars().all()
-    for line, line_id, line_row in zip(lines, ids, rows, strict=True):
-        _as_loaded(line, {**line_row, "id": line_id})
-    _as_loaded(order, {**values, "id": order_id})
+    lines = [_as_loaded(OrderLine(), {**row, "id": line_id}) for row, line_id in zip(rows, ids,
+             strict=True)]  # fmt: skip
+    order = _as_loaded(Order(), {**fresh.row, "id": fresh.id})
     set_committed_value(order, "lines", lines)
     for line in lines:
         set_committed_value(line, "order", order)
     session.add(order)  # persistent, clean: nothing left to flush
-    return True
+    return order
 
 
-def _as_loaded(obj, row: dict) -> None:
+def _as_loaded(obj, row: dict):
     """``obj`` as if loaded from ``row`` (its columns): detached, nothing left to flush.
 
     The values go straight into the instance's dict, as a query's loading does;
     ``make_transient_to_detached`` then commits them all at once."""
     instance_dict(obj).update(row)
     make_transient_to_detached(obj)
+    return obj
 
 
-_ORDER_COLUMNS = [c.key for c in _ORDER.columns if c.key != "id"]
-_LINE_COLUMNS = [c.key for c in _LINE.columns if c.key != "id"]
 # COPY cannot write a table under row-level security: the rows go into temporary tables
 # first and move with one INSERT each, which the policies check.
 _BATCH_TABLES = (
@@ -610,76 +634,57 @@ _MOVE_LINES = (
     f" SELECT {', '.join(_LINE_COLUMNS)} FROM order_line_batch;"
     " TRUNCATE sales_order_batch, order_line_batch"
 )
+_COPY_HOLDS = _ORDER_COLUMNS.index("holds")
+_COPY_ORDER_ID = _LINE_COLUMNS.index("order_id")
 
 
-def _insert_many(session: UrakataSession, orders: list[Order]) -> None:
+def _insert_many(session: UrakataSession, batch: list[_Fresh]) -> None:
     """Insert new orders and their lines: COPY into temporary tables, then one INSERT
-    each; the orders get their ids (matched by their number, unique in the batch). They
-    are not added to the session: a file's orders are not read again in its transaction.
-    A number inserted meanwhile by another sender fails the whole batch on the unique
+    each; the orders get their ids (matched by their number, unique in the batch). A
+    number inserted meanwhile by another sender fails the whole batch on the unique
     index (the import is retried and then counts it as known)."""
-    if not orders:
+    if not batch:
         return
     connection = session.connection()
     connection.exec_driver_sql(_BATCH_TABLES)
     cursor = connection.connection.driver_connection.cursor()
     with cursor.copy(f"COPY sales_order_batch ({', '.join(_ORDER_COLUMNS)}) FROM STDIN") as copy:
-        for order in orders:
-            row = _row(order, session.tenant_id)
-            copy.write_row([row[key] for key in _ORDER_COLUMNS])
+        for fresh in batch:
+            values = [fresh.row[key] for key in _ORDER_COLUMNS]
+            values[_COPY_HOLDS] = Jsonb(values[_COPY_HOLDS])
+            copy.write_row(values)
     ids = dict((number, order_id) for order_id, number in connection.exec_driver_sql(
         _MOVE_ORDERS))  # fmt: skip
     with cursor.copy(f"COPY order_line_batch ({', '.join(_LINE_COLUMNS)}) FROM STDIN") as copy:
-        for order in orders:
-            order.id = ids[order.external_id]
-            for line in order.lines:
-                row = _line_row(line, session.tenant_id, order.id)
-                copy.write_row([row[key] for key in _LINE_COLUMNS])
+        for fresh in batch:
+            fresh.id = ids[fresh.row["external_id"]]
+            for line in fresh.lines:
+                values = [line.get(key) for key in _LINE_COLUMNS]
+                values[_COPY_ORDER_ID] = fresh.id
+                copy.write_row(values)
     connection.exec_driver_sql(_MOVE_LINES)
     cursor.close()
 
 
-def _row(order: Order, tenant_id, *, json: bool = True) -> dict:
-    """Every column of a new order, defaults filled in (executemany and one cached INSERT
-    need the same keys every time); ``json``: the holds wrapped for COPY."""
-    row = {}
-    for column in _ORDER.columns:
-        if column.key == "id":
-            continue
-        value = getattr(order, column.key)
-        if value is None and column.default is not None:
-            value = column.default.arg(None) if column.default.is_callable else column.default.arg
-        row[column.key] = value
-    row["tenant_id"] = tenant_id
-    if json:
-        row["holds"] = Jsonb(row["holds"])
-    return row
-
-
-def _line_row(line: OrderLine, tenant_id, order_id: int) -> dict:
-    row = {c.key: getattr(line, c.key) for c in _LINE.columns if c.key != "id"}
-    return row | {"tenant_id": tenant_id, "order_id": order_id}
-
-
 def _intake_moves(
-    session: UrakataSession, order: Order, holds: list[dict], now: datetime, ctx: _Context
+    session: UrakataSession, row: dict, holds: list[dict], now: datetime, ctx: _Context
 ) -> list[tuple[str, dict, dict]]:
-    """Put a new order in the state its checks lead to; the moves as (action, changes,
-    data) for the ledger, as :func:`_move` would record them one by one."""
-    version = {"version": order.version}
+    """Put a new order's row in the state its checks lead to; the moves as (action,
+    changes, data) for the ledger, as :func:`_move` would record them one by one."""
+    version = {"version": row["version"]}
     if holds:
-        order.status, order.holds = "on_hold", holds
-        changes = {"status": ("received", "on_hold"), "holds": ([], order.hold_codes)}
+        row["status"], row["holds"] = "on_hold", holds
+        changes = {"status": ("received", "on_hold"), "holds": ([], [h["code"] for h in holds])}
         return [("order.held", changes, {**version, **_hold_data(holds)})]
-    order.status, order.confirmed_at = "confirmed", now
+    row["status"], row["confirmed_at"] = "confirmed", now
     moves = [("order.confirmed", {"status": ("received", "confirmed")}, version)]
-    if payment_clears(order.payment_method, order.payment_status):
+    if payment_clears(row["payment_method"], row["payment_status"]):
         if ctx.rules is None:
             ctx.rules = _clock_rules(session)
-        _start_clock(session, order, now, ctx.rules)
-        order.status, order.released_at = "released", now
+        row.update(_clock_fields(now, ctx.rules))
+        row["status"], row["released_at"] = "released", now
         moves.append(("order.released", {"status": ("confirmed", "released")},
-                      {**version, **_clock_data(order)}))  # fmt: skip
+                      {**version, **_clock_data(row)}))  # fmt: skip
     return moves
 
 
@@ -785,18 +790,23 @@ _CLOCK_RULES = select(
 )
 
 
-def _start_clock(
-    session: UrakataSession, order: Order, now: datetime, rules: _ClockRules | None = None
-) -> None:
+def _clock_fields(now: datetime, rules: _ClockRules) -> dict:
     """The ship-by clock of an order that became shippable ``now``: the day it must ship
-    and the deadline, by the shop's rules."""
-    rules = rules or _clock_rules(session)
+    and the deadline, by the shop's rules (an order's columns)."""
     clock = ship_by(now, cutoff=rules.cutoff, zone=rules.zone, calendar=rules.calendar)
-    order.shippable_at, order.ship_by_date, order.ship_by_at = now, clock.ship_date, clock.deadline
+    return {"shippable_at": now, "ship_by_date": clock.ship_date, "ship_by_at": clock.deadline}
 
 
-def _clock_data(order: Order) -> dict:
-    return {"ship_by_date": order.ship_by_date.isoformat(), "ship_by_at": order.ship_by_at}
+def _start_clock(session: UrakataSession, order: Order, now: datetime) -> None:
+    for key, value in _clock_fields(now, _clock_rules(session)).items():
+        setattr(order, key, value)
+
+
+def _clock_data(order: Order | dict) -> dict:
+    """The clock's part of a release's ledger data, of an order or a new order's row."""
+    row = order if isinstance(order, dict) else {"ship_by_date": order.ship_by_date,
+                                                 "ship_by_at": order.ship_by_at}  # fmt: skip
+    return {"ship_by_date": row["ship_by_date"].isoformat(), "ship_by_at": row["ship_by_at"]}
 
 
 def get_order(session: UrakataSession, order_id: int) -> Order:
@@ -1224,14 +1234,15 @@ def _after_intake(session: UrakataSession, order: Order) -> None:
         _after_confirmed(session, order, order.created_at)
 
 
-def _after_intake_many(session: UrakataSession, orders: list[Order]) -> None:
+def _after_intake_many(session: UrakataSession, batch: list[_Fresh]) -> None:
     """:func:`_after_intake` for a batch: the confirmation mails queued in one INSERT."""
     from urakata.tenants.orders import confirmation
 
     recent = utcnow() - confirmation.BACKFILL
-    confirmation.on_confirmed_many(
-        session, [o for o in orders if o.confirmed_at is not None and o.created_at >= recent]
-    )
+    confirmation.on_confirmed_many(session, [
+        one.id for one in batch
+        if one.row["confirmed_at"] is not None and one.row["created_at"] >= recent
+    ])  # fmt: skip
 
 
 def _after_confirmed(session: UrakataSession, order: Order, now: datetime | None) -> None:

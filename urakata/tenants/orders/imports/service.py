@@ -250,11 +250,11 @@ def _import_orders(session, actor, check, filename, only_valid, now, progress) -
         else:
             taken = []
         for one in taken:
-            if one.order is None:  # taken in meanwhile (the API, a webhook): it is there
+            if one.id is None:  # taken in meanwhile (the API, a webhook): it is there
                 existing += 1
             else:
                 created += 1
-                held += one.order.status == "on_hold"
+                held += one.status == "on_hold"
         if progress:
             progress(min(start + INTAKE_BATCH, len(todo)), len(todo))
     result = Imported(created, held, existing, invalid)
