@@ -9,6 +9,7 @@ vanished. Rows hold ids only, never personal data (this is a platform table, no 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -95,26 +96,25 @@ def enqueue(
     return OutboxMessage(**row)
 
 
-def enqueue_many(
-    session: UrakataSession,
-    job: str,
-    *,
-    queue: str,
-    shop_id: uuid.UUID | None = None,
-    args: list[dict[str, Any]],
-) -> int:
-    """:func:`enqueue` for many runs of one job (a file's orders): one COPY, one NOTIFY."""
-    if not args:
-        return 0
+def copy_many(
+    job: str, *, queue: str, shop_id: uuid.UUID | None = None, args: list[dict[str, Any]]
+) -> Callable[[Any], None]:
+    """:func:`enqueue` for many runs of one job (a file's orders): a function that COPYs
+    the rows and wakes the relay on a (psycopg) connection in the caller's transaction,
+    for :func:`urakata.platform.audit.record_many` to run alongside its hashing."""
     now = utcnow()
-    driver = session.connection().connection.driver_connection
-    with driver.cursor() as cursor, cursor.copy(_COPY) as copy:  # no row-level security here
-        for one in args:
-            row = _row(job, queue, shop_id, one, now)
-            row["args"] = Jsonb(row["args"])
-            copy.write_row([row[column] for column in _COLUMNS])
-    session.execute(select(func.pg_notify(NOTIFY_CHANNEL, "")))
-    return len(args)
+    rows = [_row(job, queue, shop_id, one, now) for one in args]  # arguments checked here
+
+    def copy(driver) -> None:
+        if not rows:
+            return
+        with driver.cursor() as cursor:
+            with cursor.copy(_COPY) as copy:  # a platform table: no row-level security
+                for row in rows:
+                    copy.write_row([Jsonb(row[c]) if c == "args" else row[c] for c in _COLUMNS])
+            cursor.execute("SELECT pg_notify(%s, '')", (NOTIFY_CHANNEL,))
+
+    return copy
 
 
 _COPY = f"COPY outbox ({', '.join(_COLUMNS)}) FROM STDIN"

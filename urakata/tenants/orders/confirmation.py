@@ -23,6 +23,7 @@ import unicodedata
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from jinja2.exceptions import TemplateError
 from sqlalchemy import BigInteger, ForeignKeyConstraint, Integer, String, Text, select
@@ -124,12 +125,11 @@ def on_confirmed(session: UrakataSession, order: Order) -> None:
     _enqueue(session, order, "confirmed")
 
 
-def on_confirmed_many(session: UrakataSession, order_ids: list[int]) -> None:
-    """:func:`on_confirmed` for a batch of orders taken in together (one INSERT)."""
-    outbox.enqueue_many(
-        session, JOB, queue=QUEUE, shop_id=session.tenant_id,
-        args=[{"order_id": n, "reason": "confirmed", "locale": ""} for n in order_ids],
-    )  # fmt: skip
+def on_confirmed_many(session: UrakataSession, order_ids: list[int]) -> Callable[[Any], None]:
+    """:func:`on_confirmed` for a batch of orders taken in together: the COPY that
+    queues their mails, for the caller to run on the session's connection."""
+    args = [{"order_id": n, "reason": "confirmed", "locale": ""} for n in order_ids]
+    return outbox.copy_many(JOB, queue=QUEUE, shop_id=session.tenant_id, args=args)
 
 
 def request_resend(session: UrakataSession, *, actor: Actor, order_id: int, locale: str) -> Order:

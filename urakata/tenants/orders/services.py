@@ -13,7 +13,8 @@ holds name (re-checked) or overriding a reason; anything before shipping may be
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -382,50 +383,119 @@ def intake_many(
     *,
     actor: Actor,
     channel: str,
-    ledger: list[audit.PendingEvent],
-    bodies: list[Any] | None = None,
-    loaded: list[dict] | None = None,
+    loaded: list[dict],
     now: datetime | None = None,
+    on_invalid: Callable[[int, OrderInvalid], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    summary: Callable[[list[TakenIn]], audit.PendingEvent] | None = None,
+    batch: int = 2_000,
 ) -> list[TakenIn]:
-    """Take many orders in at once (a file's): the same checks, holds, states and events
-    as :func:`intake`, with one query each for the catalog, the known numbers and the
-    duplicates, and one INSERT each for the orders and their lines. Orders whose number
-    the shop has already are skipped (``order`` None); a number twice in ``bodies`` is
-    taken once. Raises :class:`OrderInvalid` (with the body's index as ``index``) for a
-    body the order schema refuses; the events go on ``ledger``. ``loaded`` instead of
-    ``bodies``: what ``load_order`` made of them in the shop's zone (a checked file's)."""
+    """Take many orders in at once (a checked file's, as ``load_order`` made them in the
+    shop's zone): the same checks, holds, states and events as :func:`intake`.
+
+    The catalog, the known numbers and the duplicates are read once for all of them. The
+    orders go in ``batch`` at a time by COPY, each batch written by a thread on the
+    session's connection while the next one is checked here; their lines wait in a
+    temporary table. The ledger gets ``summary(taken)`` (the import's own event) and
+    every order's events in one :func:`audit.record_many`, while the database moves the
+    lines (their foreign-key checks) and queues the confirmation mails: the database's
+    work and Python's overlap, and nothing else uses the connection meanwhile. Orders
+    whose number the shop has already are skipped (``id`` None); a number twice is
+    taken once.
+
+    A body a rule across its fields refuses (a discount over the total) raises
+    :class:`OrderInvalid` with its index as ``index``, or with ``on_invalid`` is handed
+    to it and left out; the caller's transaction is rolled back on any error."""
     now = now or utcnow()
-    tenant = session.get(Tenant, session.tenant_id)
-    batch = []
-    if loaded is not None:
-        batch = [_keyed(dict(values), channel) for values in loaded]
-    for index, body in enumerate(bodies or ()):
-        try:
-            batch.append(_loaded(body, tenant.timezone, channel))
-        except OrderInvalid as exc:
-            exc.index = index
-            raise
-    ctx = _context(session, channel, batch)
+    values = [_keyed(dict(one), channel) for one in loaded]
+    ctx = _context(session, channel, values)
+    ctx.rules = _clock_rules(session)  # read now: the connection is the writer's below
     known: list[str] = []
     fresh: list[_Fresh] = []
-    for index, values in enumerate(batch):
-        if values["external_id"] in ctx.known:
-            known.append(values["external_id"])
-            continue
-        try:
-            one = _prepared(session, ctx, values, now)
-        except OrderInvalid as exc:
-            exc.index = index
-            raise
-        ctx.known.add(one.row["external_id"])
-        fresh.append(one)
-    _insert_many(session, fresh)
-    for one in fresh:
-        ledger.extend(_intake_events(one))
-    _after_intake_many(session, fresh)
-    return [TakenIn(number) for number in known] + [
-        TakenIn(one.row["external_id"], one.id, one.row["status"]) for one in fresh
+    with _Writer(session) as writer:
+        for index, one in enumerate(values):
+            if one["external_id"] in ctx.known:
+                known.append(one["external_id"])
+                continue
+            try:
+                order = _prepared(session, ctx, one, now)
+            except OrderInvalid as exc:
+                exc.index = index
+                if on_invalid is None:
+                    raise
+                on_invalid(index, exc)
+                continue
+            ctx.known.add(order.row["external_id"])
+            fresh.append(order)
+            if len(fresh) % batch == 0:
+                writer.write(fresh[-batch:])
+                if progress:
+                    progress(index + 1, len(values))
+        writer.write(fresh[len(fresh) - len(fresh) % batch :])
+    taken = [TakenIn(number) for number in known] + [
+        TakenIn(order.row["external_id"], order.id, order.row["status"]) for order in fresh
     ]
+    events = [summary(taken)] if summary else []
+    for order in fresh:
+        events.extend(_intake_events(order))
+    mails = _confirmation_mails(session, fresh)
+
+    def meanwhile(driver) -> None:
+        if fresh:  # (the temporary tables exist once a batch was written)
+            with driver.cursor() as cursor:
+                cursor.execute(_MOVE_LINES)
+        mails(driver)
+
+    if events:
+        audit.record_many(session, actor, events, alongside=meanwhile)
+    else:  # nothing new (and so nothing to move or to mail)
+        meanwhile(session.connection().connection.driver_connection)
+    if progress:
+        progress(len(values), len(values))
+    return taken
+
+
+class _Writer:
+    """Writes batches of new orders (:func:`_insert_many`) in a thread, one at a time, on
+    the session's connection; ``write`` waits for the batch before. Leaving the block
+    waits for the last and raises the error of any."""
+
+    def __init__(self, session: UrakataSession):
+        self.session = session
+        self.thread: threading.Thread | None = None
+        self.failure: list[BaseException] = []
+
+    def __enter__(self) -> _Writer:
+        self.driver = self.session.connection().connection.driver_connection
+        return self
+
+    def write(self, batch: list[_Fresh]) -> None:
+        self.wait()
+        if not batch:
+            return
+
+        def run() -> None:
+            try:
+                _insert_many(self.driver, batch)
+            except BaseException as exc:  # raised in the caller's thread by wait()
+                self.failure.append(exc)
+
+        self.thread = threading.Thread(target=run, name="orders-writer")
+        self.thread.start()
+
+    def wait(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
+        if self.failure:
+            raise self.failure[0]
+
+    def __exit__(self, *exc_info) -> None:
+        if self.thread is not None:
+            self.thread.join()  # never leave the connection to a thread
+            self.thread = None
+        if exc_info[0] is None and self.failure:
+            raise self.failure[0]
 
 
 def _loaded(data: Any, zone: str, channel: str | None) -> dict:
@@ -627,43 +697,42 @@ _BATCH_TABLES = (
 )
 _MOVE_ORDERS = (
     f"INSERT INTO sales_order ({', '.join(_ORDER_COLUMNS)})"
-    f" SELECT {', '.join(_ORDER_COLUMNS)} FROM sales_order_batch RETURNING id, external_id"
+    f" SELECT {', '.join(_ORDER_COLUMNS)} FROM sales_order_batch RETURNING id, external_id;"
+    " TRUNCATE sales_order_batch"
 )
 _MOVE_LINES = (
     f"INSERT INTO order_line ({', '.join(_LINE_COLUMNS)})"
     f" SELECT {', '.join(_LINE_COLUMNS)} FROM order_line_batch;"
-    " TRUNCATE sales_order_batch, order_line_batch"
+    " TRUNCATE order_line_batch"
 )
+_COPY_ORDERS = f"COPY sales_order_batch ({', '.join(_ORDER_COLUMNS)}) FROM STDIN"
+_COPY_LINES = f"COPY order_line_batch ({', '.join(_LINE_COLUMNS)}) FROM STDIN"
 _COPY_HOLDS = _ORDER_COLUMNS.index("holds")
 _COPY_ORDER_ID = _LINE_COLUMNS.index("order_id")
 
 
-def _insert_many(session: UrakataSession, batch: list[_Fresh]) -> None:
-    """Insert new orders and their lines: COPY into temporary tables, then one INSERT
-    each; the orders get their ids (matched by their number, unique in the batch). A
-    number inserted meanwhile by another sender fails the whole batch on the unique
-    index (the import is retried and then counts it as known)."""
-    if not batch:
-        return
-    connection = session.connection()
-    connection.exec_driver_sql(_BATCH_TABLES)
-    cursor = connection.connection.driver_connection.cursor()
-    with cursor.copy(f"COPY sales_order_batch ({', '.join(_ORDER_COLUMNS)}) FROM STDIN") as copy:
-        for fresh in batch:
-            values = [fresh.row[key] for key in _ORDER_COLUMNS]
-            values[_COPY_HOLDS] = Jsonb(values[_COPY_HOLDS])
-            copy.write_row(values)
-    ids = dict((number, order_id) for order_id, number in connection.exec_driver_sql(
-        _MOVE_ORDERS))  # fmt: skip
-    with cursor.copy(f"COPY order_line_batch ({', '.join(_LINE_COLUMNS)}) FROM STDIN") as copy:
-        for fresh in batch:
-            fresh.id = ids[fresh.row["external_id"]]
-            for line in fresh.lines:
-                values = [line.get(key) for key in _LINE_COLUMNS]
-                values[_COPY_ORDER_ID] = fresh.id
+def _insert_many(driver, batch: list[_Fresh]) -> None:
+    """Insert new orders on the (psycopg) connection ``driver`` and stage their lines:
+    COPY into temporary tables, then one INSERT for the orders, which get their ids
+    (matched by their number, unique in the batch). The lines stay in ``order_line_batch``
+    until :data:`_MOVE_LINES` (at the end of :func:`intake_many`; the table empties at
+    commit). A number inserted meanwhile by another sender fails the whole import on the
+    unique index (the import is retried and then counts it as known)."""
+    with driver.cursor() as cursor:
+        cursor.execute(_BATCH_TABLES)
+        with cursor.copy(_COPY_ORDERS) as copy:
+            for fresh in batch:
+                values = [fresh.row[key] for key in _ORDER_COLUMNS]
+                values[_COPY_HOLDS] = Jsonb(values[_COPY_HOLDS])
                 copy.write_row(values)
-    connection.exec_driver_sql(_MOVE_LINES)
-    cursor.close()
+        ids = {number: order_id for order_id, number in cursor.execute(_MOVE_ORDERS).fetchall()}
+        with cursor.copy(_COPY_LINES) as copy:
+            for fresh in batch:
+                fresh.id = ids[fresh.row["external_id"]]
+                for line in fresh.lines:
+                    values = [line.get(key) for key in _LINE_COLUMNS]
+                    values[_COPY_ORDER_ID] = fresh.id
+                    copy.write_row(values)
 
 
 def _intake_moves(
@@ -1234,12 +1303,13 @@ def _after_intake(session: UrakataSession, order: Order) -> None:
         _after_confirmed(session, order, order.created_at)
 
 
-def _after_intake_many(session: UrakataSession, batch: list[_Fresh]) -> None:
-    """:func:`_after_intake` for a batch: the confirmation mails queued in one INSERT."""
+def _confirmation_mails(session: UrakataSession, batch: list[_Fresh]) -> Callable[[Any], None]:
+    """:func:`_after_intake` for a batch: the COPY that queues the confirmation mails of
+    the orders confirmed (not backdated), for the caller to run on the connection."""
     from urakata.tenants.orders import confirmation
 
     recent = utcnow() - confirmation.BACKFILL
-    confirmation.on_confirmed_many(session, [
+    return confirmation.on_confirmed_many(session, [
         one.id for one in batch
         if one.row["confirmed_at"] is not None and one.row["created_at"] >= recent
     ])  # fmt: skip

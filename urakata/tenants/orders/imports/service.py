@@ -2,16 +2,16 @@
 orders, when the user says so).
 
 :func:`check_file` reads the file (UTF-8 or CP932, comma or tab), turns its rows into
-orders (``formats``), validates each with the order service's own schema and names every
-problem by row and column; it writes nothing. :func:`import_orders` takes a checked file
-in through :func:`~urakata.tenants.orders.services.intake_many` (the same checks and
-holds as the API, 500 orders a time) in the caller's transaction: every order of the
-file or none. Orders the shop has already (the channel's order number) are counted, not
-taken again, so importing
-the same file twice changes nothing. The ledger gets one event for the import and each
-order's own events, recorded together as batches at the end: the shop's chain is locked
-only from then to commit, not while the orders are checked.
-"""
+orders (``formats``), validates each with the order service's own schema fields (the
+schema itself names what is wrong, by row and column); it writes nothing.
+:func:`import_orders` takes a checked file in through
+:func:`~urakata.tenants.orders.services.intake_many` (the same checks and holds as the
+API; COPY, 2,000 orders a time, written while the next ones are checked) in the
+caller's transaction: every order of the file or none. Orders the shop has already (the
+channel's order number) are counted, not taken again, so importing the same file twice
+changes nothing. The ledger gets one event for the import and each order's own events,
+recorded together at the end: the shop's chain is locked only from then to commit, not
+while the orders are checked."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from datetime import datetime
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from urakata.platform import audit, tasks
+from urakata.platform import tasks
 from urakata.platform.audit import Actor, PendingEvent
 from urakata.platform.bulk import paused_gc
 from urakata.platform.csvfiles import CellError, CsvUnreadable, decode, delimiter
@@ -34,12 +34,11 @@ from urakata.platform.fields import N_
 from urakata.tenants.orders.imports.formats import FORMATS, FileOrder, Format, read_orders
 from urakata.tenants.orders.models import Order
 from urakata.tenants.orders.schemas import load_orders
-from urakata.tenants.orders.services import OrderInvalid, intake_many
+from urakata.tenants.orders.services import OrderInvalid, TakenIn, intake_many
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_LINES = 200_000
-LEDGER_BATCH = 5_000  # events per record_many call at the end of an import
-INTAKE_BATCH = 2_000  # orders taken in per intake_many call (a query each, an INSERT each)
+INTAKE_BATCH = 2_000  # orders written per COPY while the next ones are checked
 IMPORT_ACTION = "orders.imported"
 
 
@@ -225,52 +224,42 @@ def import_orders(
 
 
 def _import_orders(session, actor, check, filename, only_valid, now, progress) -> Imported:
-    events: list[PendingEvent] = []
-    created = held = 0
     todo = check.valid_new
-    existing, invalid = len(check.existing), len(check.invalid)
-    for start in range(0, len(todo), INTAKE_BATCH):
-        chunk = todo[start : start + INTAKE_BATCH]
-        while chunk:
-            try:
-                taken = intake_many(
-                    session,
-                    actor=actor,
-                    loaded=[file_order.values for file_order in chunk],
-                    channel=check.format.channel,
-                    now=now,
-                    ledger=events,
-                )
-            except OrderInvalid as exc:  # a rule across fields (a discount over the total)
-                errors = _cell_errors(chunk[exc.index], exc.errors)
-                if not only_valid:
-                    raise ImportInvalid(errors) from exc
-                check.errors.extend(errors)
-                invalid += 1
-                chunk = chunk[: exc.index] + chunk[exc.index + 1 :]  # nothing was written
-                continue
-            break
-        else:
-            taken = []
-        for one in taken:
-            if one.id is None:  # taken in meanwhile (the API, a webhook): it is there
-                existing += 1
-            else:
-                created += 1
-                held += one.status == "on_hold"
-        if progress:
-            progress(min(start + INTAKE_BATCH, len(todo)), len(todo))
-    result = Imported(created, held, existing, invalid)
-    summary = {
-        "filename": filename[:200],
-        **check.summary(),
-        **result.as_dict(),
-        "only_valid": only_valid,
-    }
-    events.insert(0, PendingEvent(IMPORT_ACTION, "order_import", check.sha256[:16], data=summary))
-    for start in range(0, len(events), LEDGER_BATCH):
-        audit.record_many(session, actor, events[start : start + LEDGER_BATCH])
-    return result
+    refused: list[int] = []
+    figures: list[Imported] = []
+
+    def on_invalid(index: int, exc: OrderInvalid) -> None:  # a rule across fields
+        errors = _cell_errors(todo[index], exc.errors)  # (a discount over the total)
+        if not only_valid:
+            raise ImportInvalid(errors) from exc
+        check.errors.extend(errors)
+        refused.append(index)
+
+    def summary(taken: list[TakenIn]) -> PendingEvent:
+        created = sum(one.id is not None for one in taken)
+        figures.append(Imported(
+            created=created,
+            held=sum(one.status == "on_hold" for one in taken),
+            # Known meanwhile: taken in by the API or a webhook since the check; it is there.
+            existing=len(check.existing) + len(taken) - created,
+            skipped_invalid=len(check.invalid) + len(refused),
+        ))  # fmt: skip
+        data = {"filename": filename[:200], **check.summary(), **figures[0].as_dict(),
+                "only_valid": only_valid}  # fmt: skip
+        return PendingEvent(IMPORT_ACTION, "order_import", check.sha256[:16], data=data)
+
+    intake_many(
+        session,
+        actor=actor,
+        loaded=[file_order.values for file_order in todo],
+        channel=check.format.channel,
+        now=now,
+        on_invalid=on_invalid,
+        progress=progress,
+        summary=summary,
+        batch=INTAKE_BATCH,
+    )
+    return figures[0]
 
 
 # -- the job's start (the job is urakata.worker.order_import_jobs) -----------------------
