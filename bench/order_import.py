@@ -160,6 +160,9 @@ def main() -> None:
         copy_file(bench.owner_url, warm)
         phases = import_file(db, shop, data)
         stored = stored_rows(bench.admin_url, shop, SHAPED)
+        lines_stored = stored[1].count(b"\n")
+        if lines_stored != LINES:  # every line of the file, written
+            raise RuntimeError(f"{lines_stored:,} order lines stored, not {LINES:,}")
         copy_shaped(bench.owner_url, SHAPED, stored)  # warm-up
         copy = statistics.median(copy_shaped(bench.owner_url, SHAPED, stored) for _ in range(3))
         bare = copy_file(bench.owner_url, data)
