@@ -1,12 +1,13 @@
 """Importing 100,000 order lines from a Shopify orders CSV end to end, against PostgreSQL
-COPY of the same file.
+COPY of the same rows.
 
 The import is what the portal's job runs, in one tenant-bound transaction that commits:
 decode and split the file, group its rows into orders, validate each order with the
-order schema (errors by row and column), look up which numbers the shop has already,
-then take every order in through ``intake`` (SKU, address, phone and duplicate checks,
-totals, the ship-by clock, one INSERT for the order and one for its lines) and record
-the import's event and every order's moves with ``record_many`` at the end. The shop
+order schema's fields (errors by row and column), look up which numbers the shop has
+already, then take every order in through ``intake_many`` (SKU, address, phone and
+duplicate checks, totals, the ship-by clock; COPY of 2,000 orders at a time while the
+next are checked) and record the import's event and every order's moves with one
+``record_many`` at the end, while the lines are moved and the mails queued. The shop
 sells 200 active products; orders have 1 to 5 lines (3 on average) to real Japan Post
 addresses.
 

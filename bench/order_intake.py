@@ -14,7 +14,7 @@ psycopg connections (application role, ``SET LOCAL app.tenant_id``, RLS on) INSE
 same rows — the order and its five lines — in one transaction per order.
 
 Gunicorn runs 2 sync workers (``GUNICORN``): a request is CPU-bound Python (the order
-service alone spends 12-19 ms an order in-process, 14 statements), so one process per
+request costs about 4 ms of CPU in-process, 13 statements), so one process per
 core is the most the machine can use; more processes (4 sync) only add switching, and
 threads (gthread 2×2) share a worker's GIL. Both variants came out lower than 2 sync on
 this 2-core machine. Sync workers do not keep connections alive: the clients reconnect
