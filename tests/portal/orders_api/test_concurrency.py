@@ -16,32 +16,13 @@ import uuid
 import pytest
 from sqlalchemy import func, select, text
 
+from tests.committed import remove_shop, wait_for_waiters
 from tests.portal.api.conftest import issue_key
 from tests.portal.orders_api.conftest import add_catalog, order_body
 from urakata.platform.db import Database
 from urakata.platform.tenancy import Tenant
 from urakata.tenants.orders.models import IdempotencyKey, Order
 from urakata.tenants.shop.models import ShopSettings
-
-WAITING = text(
-    "SELECT l.locktype FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
-    " WHERE NOT l.granted AND a.datname = current_database() ORDER BY 1"
-)
-
-
-def _remove_shop(admin_engine, shop_id: uuid.UUID) -> None:
-    with admin_engine.begin() as conn:
-        # Replica mode skips the ledger's append-only triggers and the foreign keys.
-        conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
-        owned = conn.execute(
-            text(
-                "SELECT table_name, column_name FROM information_schema.columns"
-                " WHERE table_schema = 'public' AND column_name IN ('tenant_id', 'shop_id')"
-            )
-        ).all()
-        for table, column in owned:
-            conn.execute(text(f'DELETE FROM "{table}" WHERE {column} = :id'), {"id": shop_id})
-        conn.execute(text("DELETE FROM tenant WHERE id = :id"), {"id": shop_id})
 
 
 @pytest.fixture
@@ -66,16 +47,7 @@ def committed_shop(test_database, admin_engine):
         yield db, shop, issue_key(db, shop)
     finally:
         db.dispose()
-        _remove_shop(admin_engine, shop_id)
-
-
-def _wait_for(admin_engine, expected: list[str], deadline: float) -> list[str]:
-    while True:
-        with admin_engine.connect() as conn:
-            waiting = list(conn.execute(WAITING).scalars())
-        if waiting == expected or time.monotonic() > deadline:
-            return waiting
-        time.sleep(0.02)
+        remove_shop(admin_engine, shop_id)
 
 
 def test_two_requests_racing_with_one_key_create_one_order(settings, admin_engine, committed_shop):
@@ -101,7 +73,9 @@ def test_two_requests_racing_with_one_key_create_one_order(settings, admin_engin
         for thread in threads:
             thread.start()
         # One request waits on the table (holding the key), the other on that key.
-        waiting = _wait_for(admin_engine, ["relation", "transactionid"], time.monotonic() + 15)
+        waiting = wait_for_waiters(
+            admin_engine, ["relation", "transactionid"], time.monotonic() + 15
+        )
     # Leaving the block commits: the lock is released.
     for thread in threads:
         thread.join(timeout=30)

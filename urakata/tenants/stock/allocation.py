@@ -26,6 +26,7 @@ again. :func:`release_order_allocation` gives an order's stock back (a cancellat
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -38,6 +39,7 @@ from urakata.platform import audit
 from urakata.platform.audit import Actor
 from urakata.platform.db import UrakataSession, utcnow
 from urakata.platform.fields import N_
+from urakata.platform.tenancy import NotFound
 from urakata.tenants.orders import services as orders
 from urakata.tenants.orders.models import Order
 from urakata.tenants.shop.models import ShopSettings
@@ -364,7 +366,12 @@ def allocate_order(
     goes *on hold* for ``out_of_stock`` (naming the lines); one already waiting stays so.
     ``version`` (the version a person saw) guards against a double or stale submission.
     """
-    order = orders.get_order(session, order_id)
+    _take_turns(session, order_id)
+    order = session.scalar(
+        select(Order).where(Order.id == order_id).execution_options(populate_existing=True)
+    )
+    if order is None:
+        raise NotFound(f"Order {order_id} not found")
     if version is not None and order.version != version:
         raise orders.StaleOrder(f"order {order.external_id} is at version {order.version}")
     if order.status != "released" and not waits_for_stock_only(order):
@@ -399,6 +406,17 @@ def allocate_order(
         holds = _out_of_stock_holds(order, needs, outcome)
         orders.record_allocation(session, actor=actor, order=order, holds=holds)
     return outcome
+
+
+def _take_turns(session: UrakataSession, order_id: int) -> None:
+    """Allocations of one order take turns (a person's click and the allocation job at
+    the same moment): a lock for this transaction, taken before the order is read, so
+    the second one reads the order as the first left it (allocated: refused) instead of
+    promising the same stock again and failing on its movements' key. An advisory lock,
+    not the order's row: the row is locked after the stock levels, as cancelling does."""
+    name = f"allocate:{session.tenant_id}:{order_id}".encode()
+    key = int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def release_order_allocation(session: UrakataSession, *, actor: Actor, order: Order) -> int:
