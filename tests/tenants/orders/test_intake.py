@@ -131,6 +131,8 @@ def _line(**changes) -> dict:
     ("body", "field", "words"),
     [
         (_without("external_id"), "external_id", "required"),
+        (order_body(external_id=""), "external_id", "cannot be empty"),
+        (order_body(external_id=" \u3000 "), "external_id", "cannot be empty"),
         (_without("customer"), "customer", "required"),
         (_without("ship_to"), "ship_to", "required"),
         (_without("ship_to.city"), "ship_to.city", "required"),

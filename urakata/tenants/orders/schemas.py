@@ -93,6 +93,11 @@ class Notes(BaseField):
         return text
 
 
+def nonblank(text: str) -> None:
+    if not text:
+        raise ValidationError(N_("This field cannot be empty."))
+
+
 def _yen(**kwargs) -> WholeNumber:
     return WholeNumber(minimum=0, maximum=YEN_MAX, **kwargs)
 
@@ -173,7 +178,7 @@ class OrderIn(Schema):
     context_zone = "Asia/Tokyo"
 
     channel = OneOf(choices=CHANNELS)
-    external_id = SingleLine(max_length=64, required=True)
+    external_id = SingleLine(max_length=64, required=True, validate=nonblank)
     ordered_at = LocalDateTime()
     customer = _nested(CustomerIn, required=True)
     ship_to = _nested(ShipToIn, required=True)
