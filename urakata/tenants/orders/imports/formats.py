@@ -38,21 +38,34 @@ class FileOrder:
     external_id: str
     rows: list[int]
     body: dict
-    where: dict[str, tuple[int, str]] = field(default_factory=dict)  # field path → cell
+    # Where each body field came from, kept as header keys (named only for an error):
+    where: dict[str, tuple[int, str]] = field(default_factory=dict)  # path → (row, key)
+    line_cells: list[tuple[int, dict[str, str]]] = field(default_factory=list)  # per line
+    headers: dict[str, str] = field(default_factory=dict)  # header key → column name
     values: dict | None = None  # the order schema's values, once the body passed it
 
     def cell_of(self, path: str) -> tuple[int, str]:
         """The (row, column) an error on ``path`` belongs to: the field's own cell, else the
         nearest enclosing field's (``lines[1]`` for ``lines[1].sku``), else the first row."""
+        line = _LINE_PATH.match(path)
+        if line and int(line[1]) < len(self.line_cells):
+            row, keys = self.line_cells[int(line[1])]
+            return row, self._column(keys.get(line[2] or "", ""))
         probe = path
         while probe:
             if probe in self.where:
-                return self.where[probe]
+                row, key = self.where[probe]
+                return row, self._column(key)
             probe = probe.rpartition(".")[0] if "." in probe else ""
-        line = re.match(r"lines\[(\d+)\]", path)
-        if line and int(line.group(1)) < len(self.rows) - 1:
-            return self.rows[int(line.group(1)) + 1], ""
+        if line and int(line[1]) < len(self.rows) - 1:
+            return self.rows[int(line[1]) + 1], ""
         return self.rows[0], ""
+
+    def _column(self, key: str) -> str:
+        return self.headers.get(key, key) if key else ""
+
+
+_LINE_PATH = re.compile(r"lines\[(\d+)\](?:\.(\w+))?")
 
 
 @dataclass(frozen=True)
@@ -158,7 +171,8 @@ class _Builder:
 
     def __init__(self, channel: str, external_id: str, row: Row):
         self.order = FileOrder(channel, external_id, [row.number], {"external_id": external_id,
-                               "customer": {}, "ship_to": {}, "lines": []})  # fmt: skip
+                               "customer": {}, "ship_to": {}, "lines": []},
+                               headers=row.headers)  # fmt: skip
         self.order.where["external_id"] = (row.number, "")
 
     def put(self, path: str, value, row: Row, key: str) -> None:
@@ -168,14 +182,12 @@ class _Builder:
         for parent in parents:
             target = target.setdefault(parent, {})
         target[name] = value
-        self.order.where[path] = (row.number, row.column(key))
+        self.order.where[path] = (row.number, key)
 
     def line(self, row: Row, values: dict[str, tuple[object, str]]) -> None:
-        n = len(self.order.body["lines"])
         self.order.body["lines"].append({name: value for name, (value, _k) in values.items()})
-        self.order.where[f"lines[{n}]"] = (row.number, "")
-        for name, (_value, key) in values.items():
-            self.order.where[f"lines[{n}].{name}"] = (row.number, row.column(key))
+        self.order.line_cells.append((row.number, {name: key for name, (_v, key) in
+                                                   values.items()}))  # fmt: skip
         if row.number not in self.order.rows:
             self.order.rows.append(row.number)
 
@@ -479,7 +491,8 @@ def read_orders(
         if builder is None:
             builder = builders[external_id] = _Builder(fmt.channel, external_id, row)
             read_order(builder, row)
-            seen[external_id] = _order_signature(fmt, row)
+            if fmt.key != "shopify":  # (its later rows leave the order columns blank)
+                seen[external_id] = _order_signature(fmt, row)
         elif fmt.key != "shopify" and _order_signature(fmt, row) != seen[external_id]:
             errors.append(CellError(number, row.column(group_key), "external_id", N_(
                 "Order %(order)s appears again with other order details (customer, address"
