@@ -14,6 +14,20 @@ WAITING = text(
 )
 
 
+def insert_shop(admin_engine, name: str, slug_prefix: str = "race") -> uuid.UUID:
+    """A committed ``tenant`` row of its own (its settings, catalog… are the caller's)."""
+    shop_id = uuid.uuid4()
+    with admin_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO tenant (id, slug, name, timezone, status, created_at)"
+                " VALUES (:id, :slug, :name, 'Asia/Tokyo', 'active', now())"
+            ),
+            {"id": shop_id, "slug": f"{slug_prefix}-{shop_id.hex[:12]}", "name": name},
+        )
+    return shop_id
+
+
 def remove_shop(admin_engine, shop_id: uuid.UUID) -> None:
     """Delete every row of the shop (as the superuser, past row-level security)."""
     with admin_engine.begin() as conn:

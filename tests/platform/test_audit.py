@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
+from tests.committed import insert_shop
 from urakata.platform import audit
 from urakata.platform.audit import AGENCY_CHAIN_ID, Actor, AuditEvent, PendingEvent
 from urakata.platform.db import Database, TenantRebind
@@ -219,15 +220,7 @@ def test_triggers_stop_even_the_owner(test_database):
 def test_concurrent_writers_on_one_chain_never_fork_or_gap(test_database, admin_engine):
     """Real connections, committed: 4 threads × 50 appends on one fresh chain."""
     db = Database.from_url(test_database.app_url)
-    chain = uuid.uuid4()
-    with admin_engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO tenant (id, slug, name, timezone, status, created_at)"
-                " VALUES (:id, :slug, 'concurrency', 'Asia/Tokyo', 'active', now())"
-            ),
-            {"id": chain, "slug": f"c-{chain.hex[:12]}"},
-        )
+    chain = insert_shop(admin_engine, "concurrency", "c")
     errors = []
 
     def writer(n):

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
-from tests.committed import remove_shop, wait_for_waiters
+from tests.committed import insert_shop, remove_shop, wait_for_waiters
 from tests.portal.api.conftest import issue_key
 from tests.portal.orders_api.conftest import add_catalog, order_body
 from urakata.platform.db import Database
@@ -29,15 +28,7 @@ from urakata.tenants.shop.models import ShopSettings
 def committed_shop(test_database, admin_engine):
     """A shop whose rows are really committed: (database, shop, API key)."""
     db = Database.from_url(test_database.app_url)
-    shop_id = uuid.uuid4()
-    with admin_engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO tenant (id, slug, name, timezone, status, created_at)"
-                " VALUES (:id, :slug, '競合テスト店', 'Asia/Tokyo', 'active', now())"
-            ),
-            {"id": shop_id, "slug": f"race-{shop_id.hex[:12]}"},
-        )
+    shop_id = insert_shop(admin_engine, "競合テスト店")
     try:
         with db.tenant_session(shop_id) as s:
             s.add(ShopSettings(tenant_id=shop_id, sender_name="競合テスト店"))

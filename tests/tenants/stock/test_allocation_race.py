@@ -18,7 +18,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select, text
 
-from tests.committed import remove_shop, wait_for_waiters
+from tests.committed import insert_shop, remove_shop, wait_for_waiters
 from tests.tenants.stock.conftest import ADMIN, OPERATOR, PRODUCTS
 from urakata.platform.db import Database
 from urakata.tenants.catalog.services import create_product
@@ -34,15 +34,7 @@ from urakata.tenants.stock.receipts import receive
 def _committed_shop(db: Database, admin_engine, name: str, zone: str) -> tuple[uuid.UUID, int]:
     """A shop with one bin, 10 cups on it and a released order of 1 cup: (shop, order).
     The bin is assigned to the shop, so removing the shop removes it."""
-    shop_id = uuid.uuid4()
-    with admin_engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO tenant (id, slug, name, timezone, status, created_at)"
-                " VALUES (:id, :slug, :name, 'Asia/Tokyo', 'active', now())"
-            ),
-            {"id": shop_id, "slug": f"race-{shop_id.hex[:12]}", "name": name},
-        )
+    shop_id = insert_shop(admin_engine, name)
     with db.tenant_session(shop_id) as s:
         s.add(ShopSettings(tenant_id=shop_id, sender_name=name))
     code = f"{zone}-01-01-1"
