@@ -11,15 +11,20 @@ from sqlalchemy import func, select
 from tests.portal_client import csrf_from
 from tests.tenants.fulfilment.conftest import (
     JAN,
+    OPERATOR,
     STRANGER_JAN,
     instructed,
     line,
     put_away,
     scan,
+    shipment,
     waved,
 )
 from tests.tenants.stock.conftest import PICK_1, PICK_2
+from urakata.portal.agency import wave_views
+from urakata.tenants.fulfilment import services as fulfilment
 from urakata.tenants.fulfilment.models import ScanEvent, Wave
+from urakata.tenants.orders import services as orders
 
 JSON = {"Accept": "application/json"}
 
@@ -190,3 +195,58 @@ def test_an_operator_changes_an_orders_carrier_and_its_parcel_follows(portal, db
     assert done.status_code == 303
     with db.tenant_session(shop_a.id) as s:
         assert s.get(Shipment, (shop_a.id, sid)).carrier == "sagawa"
+
+
+def _put_backs_made(db, shop, count: int) -> list[int]:
+    """``count`` open put-backs: shipments scanned once, their orders cancelled, scanned
+    again."""
+
+    ids = [instructed(db, shop, ("CUP-1", 1))[0] for _ in range(count)]
+    waved(db, shop, ids)
+    for sid in ids:
+        assert scan(db, shop, sid, JAN["CUP-1"])[0] == "ok"
+        with db.tenant_session(shop.id) as s:
+            orders.cancel(s, actor=OPERATOR, order_id=shipment(db, shop, sid).order_id,
+                          version=None, reason="お客様都合")  # fmt: skip
+        # The next scan finds the order cancelled and asks for the piece to go back.
+        assert scan(db, shop, sid, JAN["CUP-1"])[0] == "order_cancelled"
+    with db.tenant_session(shop.id) as s:
+        return [t.id for t in fulfilment.list_put_backs(s)]
+
+
+def _rows(page: str) -> list[str]:
+    return re.findall(r"/put-backs/(\d+)/done", page)
+
+
+def test_the_put_back_list_pages_open_oldest_first_and_done_newest_first(
+    portal, db, world, shop_a, shop_b, monkeypatch
+):
+
+    _stock(db, shop_a)
+    made = _put_backs_made(db, shop_a, 3)
+    assert len(made) == 3 and made == sorted(made)
+    monkeypatch.setattr(wave_views, "PUT_BACKS_PER_PAGE", 2)
+    portal.login(world.operator_a)
+    first = portal.get("/s/shop-a/put-backs").get_data(as_text=True)
+    assert _rows(first) == [str(i) for i in made[:2]]
+    following = re.search(r'href="([^"]+)" rel="next" data-testid="put-backs-next"', first)
+    second = portal.get(following.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert _rows(second) == [str(made[2])] and "put-backs-next" not in second
+    with db.tenant_session(shop_a.id) as s:
+        for task_id in made:
+            fulfilment.complete_put_back(s, actor=OPERATOR, task_id=task_id)
+    done = portal.get("/s/shop-a/put-backs?status=done").get_data(as_text=True)
+    assert done.count('data-testid="put-back-row"') == 2 and "put-backs-next" in done
+    assert f"after={made[1]}" in done  # newest first: the third, the second, then the first
+    last = portal.get(f"/s/shop-a/put-backs?status=done&after={made[1]}").get_data(as_text=True)
+    assert last.count('data-testid="put-back-row"') == 1
+    # The other shop's operator sees none of them, and cannot complete one.
+    portal.logout()
+    portal.login(world.operator_b)
+    theirs = portal.get("/s/shop-b/put-backs?status=done").get_data(as_text=True)
+    assert 'data-testid="put-backs-empty"' in theirs
+    assert portal.get("/s/shop-a/put-backs").status_code in (403, 404)
+    answer = portal.client.post(
+        f"/s/shop-b/put-backs/{made[0]}/done", data={"csrf_token": csrf_from(theirs)}
+    )
+    assert answer.status_code == 404

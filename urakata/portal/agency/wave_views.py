@@ -521,16 +521,25 @@ def wave_pick_list_pdf(wave_id: int):
 # --- put-backs ---------------------------------------------------------------------------------
 
 
+PUT_BACKS_PER_PAGE = 100
+
+
 @shop_bp.get("/put-backs")
 def put_backs():
+    """Open put-backs oldest first, done ones newest first, a page at a time."""
     require_permission(PERMISSION)
     status = "done" if request.args.get("status") == "done" else "open"
-    rows = fulfilment.list_put_backs(db_session(), status=status, limit=200)
+    after = request.args.get("after", type=int)
+    rows = fulfilment.list_put_backs(
+        db_session(), status=status, after=after, limit=PUT_BACKS_PER_PAGE + 1
+    )
+    next_after = rows[PUT_BACKS_PER_PAGE - 1].id if len(rows) > PUT_BACKS_PER_PAGE else None
     return render_template(
         "fulfilment/put_backs.html",
         shop=g.shop,
-        rows=rows,
+        rows=rows[:PUT_BACKS_PER_PAGE],
         status=status,
+        next_after=next_after,
         form=CsrfOnlyForm(formdata=None),
     )
 

@@ -613,15 +613,17 @@ def cancel_order(
     return order
 
 
-def list_put_backs(session: UrakataSession, *, status: str = "open", limit: int = 200) -> list:
-    return list(
-        session.scalars(
-            select(PutBackTask)
-            .where(PutBackTask.status == status)
-            .order_by(PutBackTask.id)
-            .limit(limit)
-        )
-    )
+def list_put_backs(
+    session: UrakataSession, *, status: str = "open", after: int | None = None, limit: int = 200
+) -> list:
+    """A page of the shop's put-backs: open ones oldest first (the work queue), done ones
+    newest first; ``after``: the last id of the page before."""
+    newest_first = status == "done"
+    query = select(PutBackTask).where(PutBackTask.status == status)
+    if after is not None:
+        query = query.where(PutBackTask.id < after if newest_first else PutBackTask.id > after)
+    order = PutBackTask.id.desc() if newest_first else PutBackTask.id
+    return list(session.scalars(query.order_by(order).limit(limit)))
 
 
 def complete_put_back(session: UrakataSession, *, actor: Actor, task_id: int) -> PutBackTask:
