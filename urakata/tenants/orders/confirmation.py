@@ -381,37 +381,76 @@ def send_confirmation(
         return skip
     locale = locale if locale in mail_templates.LOCALES else choose_locale(order)
     subject, text, problem = render(session, order, locale)
+    done = deliver(
+        session, actor, row, to_address=order.customer_email, subject=subject, text=text,
+        locale=locale, problem=problem, transport=transport, pii_key=pii_key,
+        action="order.confirmation", object_type="order", object_id=order.id,
+        data={"reason": reason},
+    )  # fmt: skip
+    if done == "sent":
+        row.sends += 1
+        row.last_sent_at = row.updated_at
+    return done
+
+
+def deliver(
+    session: UrakataSession,
+    actor: Actor,
+    row,
+    *,
+    to_address: str,
+    subject: str,
+    text: str,
+    locale: str,
+    problem: str | None,
+    transport: Transport,
+    pii_key: bytes,
+    action: str,
+    object_type: str,
+    object_id,
+    data: dict,
+) -> str:
+    """Send one customer mail of a shop (from its sender) and keep the mail's ``row``
+    (status, attempts, message id, error) and the ledger (``<action>_sent`` or
+    ``<action>_failed``, the address pseudonymized) up to date: "sent" or "refused". A
+    transient failure raises :class:`MailError` for the job to retry. The order
+    confirmation and the shipped mail both send this way."""
     sender = session.execute(select(ShopSettings.sender_name, ShopSettings.sender_email)).one()
     tenant = session.get(Tenant, session.tenant_id)
-    to = audit.pseudonymize(pii_key, order.customer_email)
+    to = audit.pseudonymize(pii_key, to_address)
     row.attempts += 1
     try:
         message_id = transport(sender.sender_name or tenant.name, sender.sender_email,
-                               order.customer_email, subject, text)  # fmt: skip
+                               to_address, subject, text)  # fmt: skip
     except MailError as exc:
         if not is_permanent(exc):
             raise
-        _failed(session, actor, row, exc, final=True, to=to)
+        mail_failed(session, actor, row, exc, final=True, to=to, action=action,
+                    object_type=object_type, object_id=object_id)  # fmt: skip
         return "refused"
     row.status, row.locale, row.message_id = "sent", locale, message_id
-    row.sends += 1
-    row.last_sent_at = row.updated_at = utcnow()
+    row.updated_at = utcnow()
     row.last_error = None
-    data = {"reason": reason, "locale": locale, "to": to, "attempt": row.attempts}
+    data = {**data, "locale": locale, "to": to, "attempt": row.attempts}
     if problem:
         data["template_problem"] = problem
-    audit.record(session, actor, "order.confirmation_sent", object_type="order",
-                 object_id=order.id, data=data)  # fmt: skip
+    audit.record(session, actor, f"{action}_sent", object_type=object_type,
+                 object_id=object_id, data=data)  # fmt: skip
     return "sent"
 
 
-def _failed(session, actor, row: ConfirmationMail, exc: Exception, *, final: bool, to) -> None:
+def mail_failed(
+    session, actor, row, exc: Exception, *, final: bool, to, action: str, object_type: str,
+    object_id,
+) -> None:  # fmt: skip
+    """A send attempt failed: the error on the mail's ``row`` (final: it is failed) and
+    ``<action>_failed`` on the ledger."""
     row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
     row.updated_at = utcnow()
     if final:
         row.status = "failed"
-    audit.record(session, actor, "order.confirmation_failed", object_type="order",
-                 object_id=row.order_id,
+    audit.record(session, actor, f"{action}_failed", object_type=object_type,
+                 object_id=object_id,
                  data={"error": row.last_error[:300], "final": final, "attempt": row.attempts,
                        "to": to})  # fmt: skip
 
@@ -432,5 +471,6 @@ def record_failure(
         return
     row = _row(session, order_id)
     row.attempts += 1
-    _failed(session, actor, row, exc, final=final,
-            to=audit.pseudonymize(pii_key, order.customer_email or ""))  # fmt: skip
+    mail_failed(session, actor, row, exc, final=final,
+                to=audit.pseudonymize(pii_key, order.customer_email or ""),
+                action="order.confirmation", object_type="order", object_id=order_id)  # fmt: skip

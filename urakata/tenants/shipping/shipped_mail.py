@@ -23,10 +23,9 @@ from urakata.platform.audit import Actor
 from urakata.platform.db import UrakataSession, utcnow
 from urakata.platform.fields import N_
 from urakata.platform.i18n import translations
-from urakata.platform.mail import MailError
 from urakata.platform.tenancy import Tenant
 from urakata.tenants.fulfilment import services as fulfilment
-from urakata.tenants.orders.confirmation import Transport, choose_locale, is_permanent
+from urakata.tenants.orders.confirmation import Transport, choose_locale, deliver, mail_failed
 from urakata.tenants.orders.models import Order
 from urakata.tenants.shipping.carrier_files import tracking_url
 from urakata.tenants.shipping.models import ShipmentTracking, ShippedMail
@@ -181,38 +180,14 @@ def send_shipped_mail(
         return "no_address"
     locale = choose_locale(order)
     subject, text, problem = render(session, shipment, order, locale)
-    sender = session.execute(select(ShopSettings.sender_name, ShopSettings.sender_email)).one()
-    tenant = session.get(Tenant, session.tenant_id)
-    to = audit.pseudonymize(pii_key, order.customer_email)
-    row.attempts += 1
-    try:
-        message_id = transport(sender.sender_name or tenant.name, sender.sender_email,
-                               order.customer_email, subject, text)  # fmt: skip
-    except MailError as exc:
-        if not is_permanent(exc):
-            raise
-        _failed(session, actor, row, exc, final=True, to=to)
-        return "refused"
-    row.status, row.locale, row.message_id = "sent", locale, message_id
-    row.sent_at = row.updated_at = utcnow()
-    row.last_error = None
-    data = {"locale": locale, "to": to, "attempt": row.attempts}
-    if problem:
-        data["template_problem"] = problem
-    audit.record(session, actor, "shipment.shipped_mail_sent", object_type="shipment",
-                 object_id=shipment.id, data=data)  # fmt: skip
-    return "sent"
-
-
-def _failed(session, actor, row: ShippedMail, exc: Exception, *, final: bool, to) -> None:
-    row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-    row.updated_at = utcnow()
-    if final:
-        row.status = "failed"
-    audit.record(session, actor, "shipment.shipped_mail_failed", object_type="shipment",
-                 object_id=row.shipment_id,
-                 data={"error": row.last_error[:300], "final": final, "attempt": row.attempts,
-                       "to": to})  # fmt: skip
+    done = deliver(
+        session, actor, row, to_address=order.customer_email, subject=subject, text=text,
+        locale=locale, problem=problem, transport=transport, pii_key=pii_key,
+        action="shipment.shipped_mail", object_type="shipment", object_id=shipment.id, data={},
+    )  # fmt: skip
+    if done == "sent":
+        row.sent_at = row.updated_at
+    return done
 
 
 def record_failure(
@@ -222,7 +197,8 @@ def record_failure(
     """A send attempt that raised (in the job's failure transaction)."""
     row = _row(session, shipment_id)
     row.attempts += 1
-    _failed(session, actor, row, exc, final=final, to="")
+    mail_failed(session, actor, row, exc, final=final, to="", action="shipment.shipped_mail",
+                object_type="shipment", object_id=shipment_id)  # fmt: skip
 
 
 def state_of(session: UrakataSession, shipment_id: int) -> ShippedMail | None:
