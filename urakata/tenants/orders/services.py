@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -281,6 +281,13 @@ class _Context:
     known: set[str]
     seen: dict[bytes, list[tuple[str, datetime]]]  # key → (order number, ordered at)
     rules: _ClockRules | None = None
+    clocks: dict[datetime, dict] = field(default_factory=dict)  # by the moment it starts
+
+    def clock(self, now: datetime) -> dict:
+        """The ship-by clock started ``now`` (a file's orders all start it at one moment)."""
+        if now not in self.clocks:
+            self.clocks[now] = _clock_fields(now, self.rules)
+        return self.clocks[now]
 
 
 def _context(session: UrakataSession, channel: str, batch: list[dict]) -> _Context:
@@ -766,7 +773,7 @@ def _intake_moves(
     if payment_clears(row["payment_method"], row["payment_status"]):
         if ctx.rules is None:
             ctx.rules = _clock_rules(session)
-        row.update(_clock_fields(now, ctx.rules))
+        row.update(ctx.clock(now))
         row["status"], row["released_at"] = "released", now
         moves.append(("order.released", {"status": ("confirmed", "released")},
                       {**version, **_clock_data(row)}))  # fmt: skip
