@@ -472,7 +472,8 @@ def _bodies(chain, occurred_at, actor: Actor, events: list[PendingEvent]) -> lis
             "v": FORMAT_VERSION,
         }
     )[1:]  # '"occurred_at":…}' ends the object after "object"
-    texts = []
+    quote = json.encoder.encode_basestring  # what the encoder does with a str, called directly
+    texts, values = [], []
     for event in events:
         try:
             changes = encode(event.changes or {})
@@ -480,14 +481,15 @@ def _bodies(chain, occurred_at, actor: Actor, events: list[PendingEvent]) -> lis
         except (TypeError, ValueError):  # e.g. non-string keys: normalised first
             changes = encode(_plain(dict(event.changes or {})))
             data = encode(_plain(event.data or {}))
+        values += (changes, data)
         texts.append(
-            f'{{"action":{encode(event.action)},"actor":{actor_text},"chain":{chain_text},'
+            f'{{"action":{quote(event.action)},"actor":{actor_text},"chain":{chain_text},'
             f'"changes":{changes},"data":{data},"ip":{ip},'
-            f'"object":{{"id":{encode(str(event.object_id or ""))},'
-            f'"type":{encode(event.object_type)}}},{tail}'
+            f'"object":{{"id":{quote(str(event.object_id or ""))},'
+            f'"type":{quote(event.object_type)}}},{tail}'
         )
-    with paused_gc():
-        _FLOAT_CHECK("[" + ",".join(texts) + "]")
+    with paused_gc():  # only changes and data can hold a number; the rest are strings
+        _FLOAT_CHECK("[" + ",".join(values) + "]")
     return [t.encode() for t in texts]
 
 
