@@ -201,7 +201,7 @@ def _catalog(session: UrakataSession, skus: Iterable[str]) -> dict[str, Any]:
 
 
 # Built once (an API order runs them; building a statement cost more than running it).
-# "= ANY(array)", one parameter, not IN with a placeholder per value: the statement is the
+# "= ANY(array)", one parameter, not IN with one bind parameter per value: the statement is the
 # same whatever the count (the driver prepares it once) and 5,000 values are not parsed.
 _CATALOG = select(Product.sku, Product.id, Product.status, Product.name, Product.tax_rate).where(
     Product.sku == any_(bindparam("skus", type_=ARRAY(String)))

@@ -222,12 +222,12 @@ def import_orders(
 
 
 def _import_orders(session, actor, check, filename, only_valid, now, progress) -> Imported:
-    todo = check.valid_new
+    new_orders = check.valid_new
     refused: list[int] = []
     figures: list[Imported] = []
 
     def on_invalid(index: int, exc: OrderInvalid) -> None:  # a rule across fields
-        errors = _cell_errors(todo[index], exc.errors)  # (a discount over the total)
+        errors = _cell_errors(new_orders[index], exc.errors)  # (a discount over the total)
         if not only_valid:
             raise ImportInvalid(errors) from exc
         check.errors.extend(errors)
@@ -249,7 +249,7 @@ def _import_orders(session, actor, check, filename, only_valid, now, progress) -
     intake_many(
         session,
         actor=actor,
-        loaded=[file_order.values for file_order in todo],
+        loaded=[file_order.values for file_order in new_orders],
         channel=check.format.channel,
         now=now,
         on_invalid=on_invalid,
