@@ -105,16 +105,16 @@ def copy_many(
     now = utcnow()
     rows = [_row(job, queue, shop_id, one, now) for one in args]  # arguments checked here
 
-    def copy(driver) -> None:
+    def write(driver) -> None:
         if not rows:
             return
         with driver.cursor() as cursor:
-            with cursor.copy(_COPY) as copy:  # a platform table: no row-level security
+            with cursor.copy(_COPY) as stream:  # a platform table: no row-level security
                 for row in rows:
-                    copy.write_row([Jsonb(row[c]) if c == "args" else row[c] for c in _COLUMNS])
+                    stream.write_row([Jsonb(row[c]) if c == "args" else row[c] for c in _COLUMNS])
             cursor.execute("SELECT pg_notify(%s, '')", (NOTIFY_CHANNEL,))
 
-    return copy
+    return write
 
 
 _COPY = f"COPY outbox ({', '.join(_COLUMNS)}) FROM STDIN"

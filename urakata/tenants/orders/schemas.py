@@ -272,9 +272,10 @@ def schema_load_order(data, *, zone: str = "Asia/Tokyo") -> dict:
 class _Walk:
     """What ``schema.load`` makes of a valid body, by each field's own ``deserialize``
     without the schema's machinery around it (error store, hooks, partial loading), at
-    half the cost. It gives up (:class:`_GiveUp`
-    or the field's ValidationError) at the first thing that is not plainly valid, and
-    the caller loads the body again with the schema, which says what is wrong."""
+    half the cost. It gives up (:class:`_GiveUp` or the field's ValidationError) at the
+    first thing that is not plainly valid, and the caller loads the body again with the
+    schema, which says what is wrong. A schema with hooks is refused when the walk is
+    made: a hook would be skipped here."""
 
     def __init__(self, schema: Schema):
         if any(schema._hooks.values()):  # noqa: SLF001 - a hook would be skipped here
