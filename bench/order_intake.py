@@ -52,7 +52,7 @@ from bench.spine import throwaway_redis
 from urakata.platform.apikeys import create_api_key
 from urakata.platform.audit import Actor
 from urakata.platform.db import Database
-from urakata.platform.devservers import free_port
+from urakata.platform.devservers import answers_health, free_port
 from urakata.tenants.catalog.services import create_product
 from urakata.tenants.shop.services import onboard_shop
 
@@ -202,7 +202,7 @@ def gunicorn(
             start_new_session=True,
         )
     try:
-        _wait_until(lambda: _healthy(port) or server.poll() is not None, 60)
+        _wait_until(lambda: answers_health(port) or server.poll() is not None, 60)
         if server.poll() is not None:
             raise RuntimeError(f"gunicorn exited: {log.read_text()[-2000:]}")
         yield port
@@ -213,15 +213,6 @@ def gunicorn(
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
-
-
-def _healthy(port: int) -> bool:
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        conn.request("GET", "/healthz")
-        return conn.getresponse().status == 200
-    except OSError:
-        return False
 
 
 def _wait_until(condition: Callable[[], bool], timeout: float) -> None:

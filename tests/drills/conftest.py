@@ -47,7 +47,7 @@ from tests.tenants.stock.conftest import ADMIN, BINS_A, BINS_B, Shop
 from urakata.platform.apikeys import create_api_key
 from urakata.platform.db import Database
 from urakata.platform.dbroles import bootstrap_database
-from urakata.platform.devservers import DevServerError, DevServers, free_port
+from urakata.platform.devservers import DevServerError, DevServers, answers_health, free_port
 from urakata.platform.locations import create_locations
 from urakata.platform.migrate import upgrade_head
 from urakata.platform.outbox import OutboxMessage
@@ -111,21 +111,12 @@ class Processes(BaseProcesses):
         process = self.start("gunicorn", command)
         wait_until(
             "gunicorn answers /healthz",
-            lambda: process.poll() is not None or _healthy(port),
+            lambda: process.poll() is not None or answers_health(port),
             60,
             self,
         )
         assert process.poll() is None, self.tails()
         return process
-
-
-def _healthy(port: int) -> bool:
-    try:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        conn.request("GET", "/healthz")
-        return conn.getresponse().status == 200
-    except OSError:
-        return False
 
 
 # -- HTTP --------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ Production never uses this module.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import pwd
@@ -62,6 +63,17 @@ def wait_for_port(port: int, timeout: float, what: str) -> None:
                 return
         time.sleep(0.05)
     raise DevServerError(f"{what} did not accept connections on port {port} within {timeout:.0f}s")
+
+
+def answers_health(port: int, path: str = "/healthz") -> bool:
+    """Whether a web server on 127.0.0.1:``port`` answers ``path`` with 200 (a portal
+    started by a bench or a drill is up once it does)."""
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        conn.request("GET", path)
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
 
 
 def find_postgres_bin() -> Path:
