@@ -19,7 +19,6 @@ import json
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -29,7 +28,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Index, LargeBinary, String, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from urakata.platform.bulk import paused_gc
+from urakata.platform.bulk import Alongside, paused_gc
 from urakata.platform.db import Base, TenantOwned, UrakataSession, utcnow
 
 AGENCY_CHAIN_ID = uuid.UUID(int=0)
@@ -330,69 +329,55 @@ def record_many(
 
     ``alongside(driver_connection)`` is a statement of the caller's own that the database
     runs while the bodies and hashes are computed here, once the head is locked: a
-    thread sends it on the session's connection and waits (the wait releases the GIL);
-    nothing else uses the connection until it is done, and its error is raised here.
+    thread sends it on the session's connection (the wait releases the GIL); nothing
+    else uses the connection until it is done, and its error is raised here.
 
-    The bodies are encoded in one pass and checked for floats in one read-back. A small
-    batch goes as one INSERT that also moves the head; a big one is streamed by COPY into
-    a temporary table (COPY cannot write a table under row-level security) and moved with
-    one INSERT, which the policies check. The head's lock is held from here to commit, as
-    with :func:`record`.
+    The bodies are encoded and checked for floats (one read-back) ``STREAM_CHUNK`` at a
+    time. A small batch goes as one INSERT that also moves the head. A big one streams:
+    each chunk, once hashed, is sent by the same thread by COPY into a temporary table
+    (COPY cannot write a table under row-level security) and moved with one INSERT,
+    which the policies check, while the next chunk is hashed here. The head's lock is
+    held from here to commit, as with :func:`record`.
     """
     chain = _bind_chain(session, chain_id)
     events = list(events)
     if not events:
         return []
     seq, prev = _lock_head(session, chain)
-    with _meanwhile(session, alongside):
-        occurred_at = utcnow()
-        bodies = _bodies(chain, occurred_at, actor, events)
-        rows, recorded = [], []
-        for event, body in zip(events, bodies, strict=True):
-            seq += 1
-            digest = event_hash(chain, seq, prev, body)
-            rows.append(
-                (chain, seq, occurred_at, actor.type, actor.id, event.action,
-                 event.object_type, str(event.object_id or ""), body, prev, digest)
-            )  # fmt: skip
-            recorded.append(Recorded(chain, seq, digest))
-            prev = digest
+    occurred_at = utcnow()
+    small = len(events) <= SMALL_BATCH
+    recorded: list[Recorded] = []
+    rows: list[tuple] = []
+    driver = session.connection().connection.driver_connection
+    with paused_gc(), Alongside(driver, "audit-writer") as writer:
+        if alongside is not None:
+            writer.send(alongside)
+        for start in range(0, len(events), STREAM_CHUNK):
+            chunk = events[start : start + STREAM_CHUNK]
+            rows = []
+            for event, body in zip(chunk, _bodies(chain, occurred_at, actor, chunk), strict=True):
+                seq += 1
+                digest = event_hash(chain, seq, prev, body)
+                rows.append(
+                    (chain, seq, occurred_at, actor.type, actor.id, event.action,
+                     event.object_type, str(event.object_id or ""), body, prev, digest)
+                )  # fmt: skip
+                recorded.append(Recorded(chain, seq, digest))
+                prev = digest
+            if not small:
+                writer.send(functools.partial(_copy_rows, rows=rows, first=start == 0))
     head = {"chain": chain, "seq": seq, "prev_hash": rows[-1][9], "hash": prev}
-    if len(rows) <= SMALL_BATCH:
+    if small:
         _insert_small_batch(session, rows, head)
     else:
-        _copy_batch(session, rows, head)
+        session.execute(text(_MOVE_HEAD), head)
     return recorded
 
 
-@contextmanager
-def _meanwhile(session: UrakataSession, statement: Callable[[Any], None] | None):
-    """Run ``statement`` on the session's driver connection in a thread for the block."""
-    if statement is None:
-        yield
-        return
-    driver = session.connection().connection.driver_connection
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            statement(driver)
-        except BaseException as exc:  # handed to the caller's thread below
-            failure.append(exc)
-
-    thread = threading.Thread(target=run, name="audit-alongside")
-    thread.start()
-    try:
-        yield
-    finally:
-        thread.join()
-    if failure:
-        raise failure[0]
-
-
 # A batch up to this size goes as one INSERT … VALUES with the head's move (one round
-# trip); a bigger one by COPY through a temporary table (three).
+# trip); a bigger one by COPY through a temporary table, STREAM_CHUNK events at a time.
 SMALL_BATCH = 32
+STREAM_CHUNK = 5_000
 
 
 def _lock_head(session: UrakataSession, chain: uuid.UUID) -> tuple[int, bytes]:
@@ -423,16 +408,18 @@ def _insert_small_batch(session: UrakataSession, rows: list[tuple], head: dict) 
     session.execute(text(statement), {**params, **head})
 
 
-def _copy_batch(session: UrakataSession, rows: list[tuple], head: dict) -> None:
-    connection = session.connection()
-    connection.exec_driver_sql(_BATCH_TABLE)
-    driver = connection.connection.driver_connection
-    with driver.cursor() as cursor, cursor.copy(_COPY_EVENTS) as copy:
-        copy.set_types(_COPY_TYPES)
-        for row in rows:
-            copy.write_row(row)
-    connection.exec_driver_sql(_MOVE_BATCH)
-    session.execute(text(_MOVE_HEAD), head)
+def _copy_rows(driver, *, rows: list[tuple], first: bool) -> None:
+    """COPY events into the temporary table and move them into the ledger (a thread's
+    statement: see :func:`record_many`). The table is filled anew for each chunk, so its
+    rows come back in the order they were written, which is ``seq`` order."""
+    with driver.cursor() as cursor:
+        if first:
+            cursor.execute(_BATCH_TABLE)
+        with cursor.copy(_COPY_EVENTS) as copy:
+            copy.set_types(_COPY_TYPES)
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(_MOVE_BATCH)
 
 
 _EVENT_NAMES = (
@@ -449,7 +436,7 @@ _COPY_EVENTS = f"COPY audit_event_batch ({_EVENT_COLUMNS}) FROM STDIN (FORMAT BI
 _COPY_TYPES = ("uuid", "int8", "timestamptz", *["text"] * 5, "bytea", "bytea", "bytea")
 _MOVE_BATCH = (
     f"INSERT INTO audit_event ({_EVENT_COLUMNS}) SELECT {_EVENT_COLUMNS}"
-    " FROM audit_event_batch ORDER BY seq; TRUNCATE audit_event_batch"
+    " FROM audit_event_batch; TRUNCATE audit_event_batch"
 )
 
 
@@ -458,8 +445,9 @@ def _bodies(chain, occurred_at, actor: Actor, events: list[PendingEvent]) -> lis
 
     The parts every event shares are encoded once and the body is put together in the
     canonical key order (tests compare it with :func:`_body`); floats are refused by one
-    read-back of all the bodies as a JSON array, with the cyclic collector paused: the
-    decoded objects are garbage at once, and tracking them costs more than decoding.
+    read-back of all the bodies as a JSON array (:func:`record_many` pauses the cyclic
+    collector: the decoded objects are garbage at once, and tracking them costs more
+    than decoding).
     """
     encode = _ENCODER.encode
     actor_text = encode({"type": actor.type, "id": actor.id, "label": actor.label})
@@ -488,8 +476,7 @@ def _bodies(chain, occurred_at, actor: Actor, events: list[PendingEvent]) -> lis
             f'"object":{{"id":{quote(str(event.object_id or ""))},'
             f'"type":{quote(event.object_type)}}},{tail}'
         )
-    with paused_gc():  # only changes and data can hold a number; the rest are strings
-        _FLOAT_CHECK("[" + ",".join(values) + "]")
+    _FLOAT_CHECK("[" + ",".join(values) + "]")  # only changes and data can hold a number
     return [t.encode() for t in texts]
 
 
@@ -553,7 +540,6 @@ def _prefetched(cursor, batch: int):
     checks run on this one: on two cores that is nearly twice the speed.
     """
     import queue
-    import threading
 
     batches: queue.Queue = queue.Queue(maxsize=3)
     stop = threading.Event()

@@ -3,8 +3,8 @@
 The portal checks the upload in the request and starts the task (``service.start_import``):
 the task's row holds the file's text (``result["upload"]``) until this job replaces it
 with the figures. The job checks the whole file again (orders may
-have come in by the API or a webhook since), then takes the orders in, in its one
-transaction. Checking is the first half of the bar, taking in the second.
+have come in by the API or a webhook since) while it takes the orders in
+(``service.import_file``), in its one transaction; the bar counts the file's rows.
 """
 
 from __future__ import annotations
@@ -45,30 +45,23 @@ def import_file(session: UrakataSession, ctx: Context, *, task_id: str) -> dict:
         return {"skipped": True}
     zone = session.get(Tenant, shop_id).timezone
     progress = Progress(ctx, shop_id, task.id, total=task.progress_total)
-    half = task.progress_total // 2
-    check = service.check_file(
-        session, upload["format"], upload["text"].encode("utf-8"), zone=zone,
-        progress=lambda done, total: progress(done, 2 * total),
-    )  # fmt: skip
-    check.sha256 = upload["sha256"]  # the file as uploaded, not its UTF-8 text
-    result = {"filename": upload["filename"], **check.summary()}
-    if check.errors and not upload["only_valid"]:
+    try:
+        check, imported = service.import_file(
+            session, actor=ctx.actor, format_key=upload["format"],
+            data=upload["text"].encode("utf-8"), sha256=upload["sha256"], zone=zone,
+            filename=upload["filename"], only_valid=upload["only_valid"],
+            progress=lambda done, total: progress(done * task.progress_total // max(total, 1)),
+        )  # fmt: skip
+    except service.ImportInvalid as exc:
         # The shop's orders changed since the portal's check in a way the file trips on.
-        result |= _errors(check.errors)
+        result = {"filename": upload["filename"], **exc.check.summary(), **_errors(exc.errors)}
         tasks.fail_task(session, task.id, message="ImportInvalid")
         _set_result(session, task.id, result)
         return result
-    imported = service.import_orders(
-        session,
-        actor=ctx.actor,
-        check=check,
-        filename=upload["filename"],
-        only_valid=upload["only_valid"],
-        progress=lambda done, total: progress(half + done * half // max(total, 1)),
-    )
-    result |= imported.as_dict() | {"only_valid": upload["only_valid"]} | _errors(check.errors)
-    tasks.finish_task(session, task.id, result=result, done=2 * half)
-    progress.to_job_meta(2 * half, tasks.TaskStatus.done)
+    result = {"filename": upload["filename"], **check.summary(), **imported.as_dict(),
+              "only_valid": upload["only_valid"], **_errors(check.errors)}  # fmt: skip
+    tasks.finish_task(session, task.id, result=result, done=task.progress_total)
+    progress.to_job_meta(task.progress_total, tasks.TaskStatus.done)
     return {k: v for k, v in result.items() if k != "errors"}
 
 

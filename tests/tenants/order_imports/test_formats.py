@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from urakata.platform.csvfiles import decode
-from urakata.tenants.orders.imports.formats import FORMATS, read_orders, split_city
+from urakata.tenants.orders.imports.formats import FORMATS, iter_orders, read_orders, split_city
 from urakata.tenants.orders.imports.service import read_file
 from urakata.tenants.orders.schemas import load_order
 
@@ -108,3 +108,21 @@ def test_a_row_without_an_order_number_is_named():
     )
     orders, errors = read_orders(FORMATS["generic"], header, records)
     assert orders == [] and [(e.row, e.column) for e in errors] == [(2, "注文番号")]
+
+
+def test_orders_are_handed_out_in_pieces_in_file_order_once_their_last_row_is_read():
+    """An order's rows far apart still make one order, handed out after its last row; the
+    orders after it wait for it, so the pieces keep the file's order."""
+    _e, _s, header, records = read_file(sample("shopify_orders.csv"))
+    first_row, *rest = records  # #2001's first line; its second line goes last
+    second_line = next(r for r in rest if r[1][0] == "#2001")
+    others = [r for r in rest if r is not second_line]
+    moved = [first_row, *others, second_line]
+    errors: list = []
+    pieces = list(iter_orders(FORMATS["shopify"], header, moved, errors, chunk=1))
+    assert errors == []
+    assert [[o.external_id for o in piece] for piece in pieces] == [["#2001", "#2002", "#2003"]]
+    assert len(pieces[0][0].body["lines"]) == 2
+    in_order = list(iter_orders(FORMATS["shopify"], header, records, [], chunk=1))
+    assert [[o.external_id for o in piece] for piece in in_order] == [
+        ["#2001"], ["#2002"], ["#2003"]]  # fmt: skip

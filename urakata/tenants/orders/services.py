@@ -12,9 +12,12 @@ holds name (re-checked) or overriding a reason; anything before shipping may be
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import threading
+import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -42,6 +45,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from urakata.platform import audit, jpaddress
 from urakata.platform.audit import Actor
+from urakata.platform.bulk import Alongside
 from urakata.platform.calendar import calendar_for, ship_by
 from urakata.platform.closed_days import AgencyClosedDay
 from urakata.platform.db import UrakataSession, utcnow
@@ -196,7 +200,8 @@ def _catalog(session: UrakataSession, skus: Iterable[str]) -> dict[str, Any]:
     skus = sorted(set(skus))
     for start in range(0, len(skus), 5_000):
         chunk = skus[start : start + 5_000]
-        found.update((p.sku, p) for p in session.execute(_CATALOG, {"skus": chunk}))
+        params = {"tenant": session.tenant_id, "skus": chunk}
+        found.update((p.sku, p) for p in session.execute(_CATALOG, params))
     return found
 
 
@@ -204,7 +209,8 @@ def _catalog(session: UrakataSession, skus: Iterable[str]) -> dict[str, Any]:
 # "= ANY(array)", one parameter, not IN with one bind parameter per value: the statement is the
 # same whatever the count (the driver prepares it once) and 5,000 values are not parsed.
 _CATALOG = select(Product.sku, Product.id, Product.status, Product.name, Product.tax_rate).where(
-    Product.sku == any_(bindparam("skus", type_=ARRAY(String)))
+    Product.tenant_id == bindparam("tenant"),
+    Product.sku == any_(bindparam("skus", type_=ARRAY(String))),
 )
 _IS_KNOWN = and_(
     Order.channel == bindparam("channel"),
@@ -213,8 +219,9 @@ _IS_KNOWN = and_(
 _KNOWN_OR_ALIKE = (
     select(Order.external_id, Order.duplicate_key, Order.ordered_at, Order.status,
            _IS_KNOWN.label("known"))
-    .where(or_(_IS_KNOWN, Order.duplicate_key == any_(bindparam("keys",
-                                                                type_=ARRAY(LargeBinary)))))
+    .where(Order.tenant_id == bindparam("tenant"),
+           or_(_IS_KNOWN, Order.duplicate_key == any_(bindparam("keys",
+                                                            type_=ARRAY(LargeBinary)))))
     .order_by(Order.id)
 )  # fmt: skip
 
@@ -277,9 +284,11 @@ class _Context:
     numbers it has already, earlier orders by duplicate key, and the ship-by rules."""
 
     zone: str
-    products: dict[str, Any]
-    known: set[str]
-    seen: dict[bytes, list[tuple[str, datetime]]]  # key → (order number, ordered at)
+    products: dict[str, Any] = field(default_factory=dict)
+    known: set[str] = field(default_factory=set)
+    seen: dict[bytes, list[tuple[str, datetime]]] = field(default_factory=dict)  # the shop's
+    mine: dict[bytes, list[tuple[str, datetime]]] = field(default_factory=dict)  # this intake's
+    own: set[str] = field(default_factory=set)  # the numbers this intake took in
     rules: _ClockRules | None = None
     clocks: dict[datetime, dict] = field(default_factory=dict)  # by the moment it starts
 
@@ -289,35 +298,54 @@ class _Context:
             self.clocks[now] = _clock_fields(now, self.rules)
         return self.clocks[now]
 
+    def add(self, found: _Found) -> None:
+        """What :func:`_look_up` found for some of the orders. Orders this intake wrote
+        meanwhile (a later lookup can see them) are its own, not the shop's earlier ones."""
+        self.products.update(found.products)
+        for number, key, ordered_at, status, is_number in found.rows:
+            if is_number:
+                self.known.add(number)
+            if status != "cancelled" and key in found.keys and number not in self.own:
+                self.seen.setdefault(key, []).append((number, ordered_at))
 
-def _context(session: UrakataSession, channel: str, batch: list[dict]) -> _Context:
+
+@dataclass
+class _Found:
+    keys: set[bytes]
+    rows: list[tuple] = field(default_factory=list)
+    products: dict[str, Any] = field(default_factory=dict)
+
+
+def _look_up(execute: Callable, tenant: uuid.UUID, channel: str, batch: list[dict]) -> _Found:
     """Two queries, whatever the batch's size (one order or a file's): the catalog rows,
-    and the shop's orders with one of the numbers or one of the duplicate keys."""
-    tenant = session.get(Tenant, session.tenant_id)
+    and the shop's orders with one of the numbers or one of the duplicate keys.
+    ``execute`` is a session's or a connection's (a writer thread's)."""
     numbers = sorted({values["external_id"] for values in batch})
     keys = sorted({values["duplicate_key"] for values in batch})
-    known: set[str] = set()
-    seen: dict[bytes, list[tuple[str, datetime]]] = {}
-    wanted = set(keys)
+    found = _Found(set(keys))
     for start in range(0, max(len(numbers), len(keys)), 5_000):
-        some_numbers = numbers[start : start + 5_000]
-        some_keys = keys[start : start + 5_000]
-        rows = session.execute(
-            _KNOWN_OR_ALIKE, {"channel": channel, "numbers": some_numbers, "keys": some_keys}
-        )
-        for number, key, ordered_at, status, is_number in rows:
-            if is_number:
-                known.add(number)
-            if status != "cancelled" and bytes(key) in wanted:
-                seen.setdefault(bytes(key), []).append((number, ordered_at))
-    skus = (line["sku"] for values in batch for line in values["lines"])
-    return _Context(tenant.timezone, _catalog(session, skus), known, seen)
+        params = {"tenant": tenant, "channel": channel, "numbers": numbers[start : start + 5_000],
+                  "keys": keys[start : start + 5_000]}  # fmt: skip
+        found.rows.extend((n, bytes(k), at, st, known) for n, k, at, st, known in
+                          execute(_KNOWN_OR_ALIKE, params))  # fmt: skip
+    skus = sorted({line["sku"] for values in batch for line in values["lines"]})
+    for start in range(0, len(skus), 5_000):
+        rows = execute(_CATALOG, {"tenant": tenant, "skus": skus[start : start + 5_000]})
+        found.products.update((p.sku, p) for p in rows)
+    return found
+
+
+def _context(session: UrakataSession, channel: str, batch: list[dict]) -> _Context:
+    tenant = session.get(Tenant, session.tenant_id)
+    ctx = _Context(tenant.timezone)
+    ctx.add(_look_up(session.execute, session.tenant_id, channel, batch))
+    return ctx
 
 
 def _earlier_duplicate(ctx: _Context, key: bytes, ordered_at: datetime) -> str | None:
-    """The first earlier order (the shop's, or this batch's) with the same key, not
+    """The first earlier order (the shop's, else this batch's) with the same key, not
     cancelled, ordered within ``DUPLICATE_WINDOW``; its number."""
-    for number, when in ctx.seen.get(key, ()):
+    for number, when in (*ctx.seen.get(key, ()), *ctx.mine.get(key, ())):
         if abs(when - ordered_at) <= DUPLICATE_WINDOW:
             return number
     return None
@@ -416,109 +444,127 @@ def intake_many(
     """Take many orders in at once (a checked file's, as ``load_order`` made them in the
     shop's zone): the same checks, holds, states and events as :func:`intake`.
 
-    The catalog, the known numbers and the duplicates are read once for all of them. The
-    orders go in ``batch`` at a time by COPY, each batch written by a thread on the
-    session's connection while the next one is checked here; their lines wait in a
-    temporary table. The ledger gets ``summary(taken)`` (the import's own event) and
-    every order's events in one :func:`audit.record_many`, while the database moves the
-    lines (their foreign-key checks) and queues the confirmation mails: the database's
-    work and Python's overlap, and nothing else uses the connection meanwhile. Orders
-    whose number the shop has already are skipped (``id`` None); a number twice is
-    taken once.
+    The catalog, the known numbers and the duplicates are read once for all of them;
+    :class:`Intake` says how. Orders whose number the shop has already are skipped
+    (``id`` None); a number twice is taken once.
 
     A body a rule across its fields refuses (a discount over the total) raises
     :class:`OrderInvalid` with its index as ``index``, or with ``on_invalid`` is handed
     to it and left out; the caller's transaction is rolled back on any error."""
-    now = now or utcnow()
-    values = [_keyed(dict(one), channel) for one in loaded]
-    ctx = _context(session, channel, values)
-    ctx.rules = _clock_rules(session)  # read now: the connection is the writer's below
-    known: list[str] = []
-    fresh: list[_Fresh] = []
-    with _Writer(session) as writer:
-        for index, one in enumerate(values):
-            if one["external_id"] in ctx.known:
-                known.append(one["external_id"])
-                continue
-            try:
-                order = _prepared(session, ctx, one, now)
-            except OrderInvalid as exc:
-                exc.index = index
-                if on_invalid is None:
-                    raise
-                on_invalid(index, exc)
-                continue
-            ctx.known.add(order.row["external_id"])
-            fresh.append(order)
-            if len(fresh) % batch == 0:
-                writer.write(fresh[-batch:])
-                if progress:
-                    progress(index + 1, len(values))
-        writer.write(fresh[len(fresh) - len(fresh) % batch :])
-    taken = [TakenIn(number) for number in known] + [
-        TakenIn(order.row["external_id"], order.id, order.row["status"]) for order in fresh
-    ]
-    events = [summary(taken)] if summary else []
-    for order in fresh:
-        events.extend(_intake_events(order))
-    mails = _confirmation_mails(session, fresh)
-
-    def meanwhile(driver) -> None:
-        if fresh:  # (the temporary tables exist once a batch was written)
-            with driver.cursor() as cursor:
-                cursor.execute(_MOVE_LINES)
-        mails(driver)
-
-    if events:
-        audit.record_many(session, actor, events, alongside=meanwhile)
-    else:  # nothing new (and so nothing to move or to mail)
-        meanwhile(session.connection().connection.driver_connection)
-    if progress:
-        progress(len(values), len(values))
-    return taken
+    with Intake(session, actor=actor, channel=channel, now=now, on_invalid=on_invalid,
+                progress=progress, batch=batch, total=len(loaded)) as intake:  # fmt: skip
+        intake.take(loaded)
+        return intake.finish(summary)
 
 
-class _Writer:
-    """Writes batches of new orders (:func:`_insert_many`) in a thread, one at a time, on
-    the session's connection; ``write`` waits for the batch before. Leaving the block
-    waits for the last and raises the error of any."""
+class Intake:
+    """:func:`intake_many` fed in pieces, as a file's check hands its orders out:
+    ``take(loaded)`` for each piece, then ``finish(summary)``, inside ``with``.
 
-    def __init__(self, session: UrakataSession):
-        self.session = session
-        self.thread: threading.Thread | None = None
-        self.failure: list[BaseException] = []
+    Every statement goes on the session's connection through one writer thread, in
+    order, while the orders are checked here (:class:`~urakata.platform.bulk.Alongside`):
+    a piece's lookup (its numbers, duplicate keys and SKUs) is sent when the piece comes,
+    and the piece is checked once the next one has come (or at ``finish``), so the
+    lookup of piece n+1 is queued before the writing of piece n, and checking a piece
+    overlaps writing the one before. New orders and their lines are written ``batch`` at
+    a time (:func:`_insert_many`). ``finish`` records ``summary(taken)`` (the import's own
+    event) and every order's events in one :func:`audit.record_many`, while the
+    database queues the confirmation mails. Nothing else may use the session meanwhile.
+    """
 
-    def __enter__(self) -> _Writer:
-        self.driver = self.session.connection().connection.driver_connection
+    def __init__(
+        self,
+        session: UrakataSession,
+        *,
+        actor: Actor,
+        channel: str,
+        now: datetime | None = None,
+        on_invalid: Callable[[int, OrderInvalid], None] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        batch: int = 2_000,
+        total: int = 0,
+    ):
+        self.session, self.actor, self.channel, self.batch = session, actor, channel, batch
+        self.now = now or utcnow()
+        self.on_invalid, self.progress, self.total = on_invalid, progress, total
+        self.tenant_id = session.tenant_id
+        zone = session.get(Tenant, session.tenant_id).timezone
+        self.ctx = _Context(zone, rules=_clock_rules(session))  # read before the writer starts
+        connection = session.connection()
+        self._execute = connection.execute
+        self.driver = connection.connection.driver_connection
+        self.writer = Alongside(self.driver, "orders-writer")
+        self.pending: deque[tuple[list[dict], Future]] = deque()
+        self.known: list[str] = []
+        self.fresh: list[_Fresh] = []
+        self.given = 0  # orders handed to take(): the index on_invalid gets
+        self.sent = 0  # fresh orders sent to the writer
+
+    def __enter__(self) -> Intake:
+        self.writer.__enter__()
         return self
 
-    def write(self, batch: list[_Fresh]) -> None:
-        self.wait()
-        if not batch:
-            return
-
-        def run() -> None:
-            try:
-                _insert_many(self.driver, batch)
-            except BaseException as exc:  # raised in the caller's thread by wait()
-                self.failure.append(exc)
-
-        self.thread = threading.Thread(target=run, name="orders-writer")
-        self.thread.start()
-
-    def wait(self) -> None:
-        if self.thread is not None:
-            self.thread.join()
-            self.thread = None
-        if self.failure:
-            raise self.failure[0]
-
     def __exit__(self, *exc_info) -> None:
-        if self.thread is not None:
-            self.thread.join()  # never leave the connection to a thread
-            self.thread = None
-        if exc_info[0] is None and self.failure:
-            raise self.failure[0]
+        self.writer.__exit__(*exc_info)
+
+    def take(self, loaded: list[dict]) -> None:
+        values = [_keyed(dict(one), self.channel) for one in loaded]
+        found = self.writer.send(functools.partial(self._look_up, batch=values))
+        self.pending.append((values, found))
+        if len(self.pending) > 1:
+            self._check(*self.pending.popleft())
+
+    def _look_up(self, _driver, *, batch: list[dict]) -> _Found:  # (in the writer's thread)
+        return _look_up(self._execute, self.tenant_id, self.channel, batch)
+
+    def _check(self, values: list[dict], found: Future) -> None:
+        ctx = self.ctx
+        ctx.add(found.result())
+        for one in values:
+            index, self.given = self.given, self.given + 1
+            if one["external_id"] in ctx.known:
+                self.known.append(one["external_id"])
+                continue
+            try:
+                order = _prepared(self.session, ctx, one, self.now)
+            except OrderInvalid as exc:
+                exc.index = index
+                if self.on_invalid is None:
+                    raise
+                self.on_invalid(index, exc)
+                continue
+            ctx.known.add(order.row["external_id"])
+            self.fresh.append(order)
+            if len(self.fresh) - self.sent >= self.batch:
+                self._write()
+        if self.progress:
+            self.progress(self.given, max(self.total, self.given))
+
+    def _write(self) -> None:
+        if len(self.fresh) > self.sent:
+            batch, self.sent = self.fresh[self.sent :], len(self.fresh)
+            self.writer.send(functools.partial(_insert_many, batch=batch))
+
+    def finish(
+        self, summary: Callable[[list[TakenIn]], audit.PendingEvent] | None = None
+    ) -> list[TakenIn]:
+        while self.pending:
+            self._check(*self.pending.popleft())
+        self._write()
+        self.writer.close()
+        fresh = self.fresh
+        taken = [TakenIn(number) for number in self.known] + [
+            TakenIn(order.row["external_id"], order.id, order.row["status"]) for order in fresh
+        ]
+        events = [summary(taken)] if summary else []
+        for order in fresh:
+            events.extend(_intake_events(order))
+        mails = _confirmation_mails(self.session, fresh)
+        if events:
+            audit.record_many(self.session, self.actor, events, alongside=mails)
+        else:  # nothing new (and so nothing to mail)
+            mails(self.driver)
+        return taken
 
 
 def _loaded(data: Any, zone: str, channel: str | None) -> dict:
@@ -643,7 +689,8 @@ def _prepared(session: UrakataSession, ctx: _Context, values: dict, now: datetim
         }
         for n, line in enumerate(lines, start=1)
     ]
-    ctx.seen.setdefault(key, []).append((row["external_id"], ordered_at))
+    ctx.mine.setdefault(key, []).append((row["external_id"], ordered_at))
+    ctx.own.add(row["external_id"])
     return _Fresh(row, line_rows, _intake_moves(session, row, holds, now, ctx))
 
 
@@ -734,13 +781,12 @@ _COPY_HOLDS = _ORDER_COLUMNS.index("holds")
 _COPY_ORDER_ID = _LINE_COLUMNS.index("order_id")
 
 
-def _insert_many(driver, batch: list[_Fresh]) -> None:
-    """Insert new orders on the (psycopg) connection ``driver`` and stage their lines:
-    COPY into temporary tables, then one INSERT for the orders, which get their ids
-    (matched by their number, unique in the batch). The lines stay in ``order_line_batch``
-    until :data:`_MOVE_LINES` (at the end of :func:`intake_many`; the table empties at
-    commit). A number inserted meanwhile by another sender fails the whole import on the
-    unique index (the import is retried and then counts it as known)."""
+def _insert_many(driver, *, batch: list[_Fresh]) -> None:
+    """Insert new orders and their lines on the (psycopg) connection ``driver``: COPY into
+    temporary tables, then one INSERT for the orders, which get their ids (matched by
+    their number, unique in the batch), and one for the lines. A number inserted
+    meanwhile by another sender fails the whole import on the unique index (the import
+    is retried and then counts it as known)."""
     with driver.cursor() as cursor:
         cursor.execute(_BATCH_TABLES)
         with cursor.copy(_COPY_ORDERS) as copy:
@@ -756,6 +802,7 @@ def _insert_many(driver, batch: list[_Fresh]) -> None:
                     values = [line.get(key) for key in _LINE_COLUMNS]
                     values[_COPY_ORDER_ID] = fresh.id
                     copy.write_row(values)
+        cursor.execute(_MOVE_LINES)
 
 
 def _intake_moves(

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from urakata.platform import jpaddress
@@ -43,6 +44,7 @@ class FileOrder:
     line_cells: list[tuple[int, dict[str, str]]] = field(default_factory=list)  # per line
     headers: dict[str, str] = field(default_factory=dict)  # header key → column name
     values: dict | None = None  # the order schema's values, once the body passed it
+    conflicting: bool = False  # a later row has the number with other order details
 
     def cell_of(self, path: str) -> tuple[int, str]:
         """The (row, column) an error on ``path`` belongs to: the field's own cell, else the
@@ -470,37 +472,77 @@ def read_orders(
 ) -> tuple[list[FileOrder], list[CellError]]:
     """The file's orders, in file order, and problems the rows show before any check: a
     missing column, a row without an order id, an order id repeated with other order
-    details (two different orders under one number)."""
-    errors = _required_present(fmt, headers)
+    details (two different orders under one number; the order is marked ``conflicting``)."""
+    errors: list[CellError] = []
+    return [o for orders in iter_orders(fmt, headers, records, errors) for o in orders], errors
+
+
+def iter_orders(
+    fmt: Format,
+    headers: Sequence[str],
+    records: Sequence[tuple[int, list[str]]],
+    errors: list[CellError],
+    chunk: int = 2_000,
+) -> Iterator[list[FileOrder]]:
+    """:func:`read_orders`'s orders ``chunk`` at a time, in file order, with its problems
+    appended to ``errors`` as the rows are read.
+
+    An order is handed out once the file has no row of it left: one pass over the order
+    numbers first finds each one's last row, so a file whose orders' rows are together (as
+    every cart writes them) streams from its first rows, while rows of one order far
+    apart still make one order. A chunk's orders' problems are in ``errors`` when it is
+    handed out."""
+    errors.extend(_required_present(fmt, headers))
     if errors:
-        return [], errors
+        return
     read_order, read_line = _READERS[fmt.key]
     header = Header(headers)
     group_key = _generic_key(Row(1, header, []), "external_id") if fmt.key == "generic" \
         else fmt.group_by  # fmt: skip
+    last = _last_rows(header, group_key, records)
     builders: dict[str, _Builder] = {}
+    waiting: deque[_Builder] = deque()  # in file order, not handed out yet
+    ready: list[FileOrder] = []
     seen: dict[str, tuple] = {}
-    for number, cells in records:
+    for index, (number, cells) in enumerate(records):
         row = Row(number, header, cells)
         external_id = row.get(group_key)
         if not external_id:
             errors.append(CellError(number, row.column(group_key), "external_id",
                                     N_("This row has no order number.")))  # fmt: skip
-            continue
-        builder = builders.get(external_id)
-        if builder is None:
+        elif (builder := builders.get(external_id)) is None:
             builder = builders[external_id] = _Builder(fmt.channel, external_id, row)
+            waiting.append(builder)
             read_order(builder, row)
             if fmt.key != "shopify":  # (its later rows leave the order columns blank)
                 seen[external_id] = _order_signature(fmt, row)
+            read_line(builder, row)
         elif fmt.key != "shopify" and _order_signature(fmt, row) != seen[external_id]:
             errors.append(CellError(number, row.column(group_key), "external_id", N_(
                 "Order %(order)s appears again with other order details (customer, address"
                 " or payment) than on row %(first)d.",
                 order=external_id, first=builder.order.rows[0])))  # fmt: skip
-            continue
-        read_line(builder, row)
-    return [b.order for b in builders.values()], errors
+            builder.order.conflicting = True
+        else:
+            read_line(builder, row)
+        while waiting and last[waiting[0].order.external_id] <= index:
+            ready.append(waiting.popleft().order)
+        if len(ready) >= chunk:
+            yield ready
+            ready = []
+    ready.extend(b.order for b in waiting)
+    if ready:
+        yield ready
+
+
+def _last_rows(header: Header, key: str, records: Sequence[tuple[int, list[str]]]) -> dict:
+    """Each order number's last record (its index), read as :meth:`Row.get` reads it."""
+    column = len(header.keys) - 1 - header.keys[::-1].index(key) if key in header.keys else -1
+    last: dict[str, int] = {}
+    for index, (_number, cells) in enumerate(records):
+        if 0 <= column < len(cells):
+            last[_clean(cells[column])] = index
+    return last
 
 
 _SIGNATURE_SKIP = {

@@ -18,7 +18,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -28,27 +29,29 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from urakata.platform import tasks
 from urakata.platform.audit import Actor, PendingEvent
-from urakata.platform.bulk import paused_gc
+from urakata.platform.bulk import can_fork, forked, paused_gc
 from urakata.platform.csvfiles import CellError, CsvUnreadable, decode, delimiter
 from urakata.platform.db import UrakataSession
 from urakata.platform.fields import N_
-from urakata.tenants.orders.imports.formats import FORMATS, FileOrder, Format, read_orders
+from urakata.tenants.orders.imports.formats import FORMATS, FileOrder, Format, iter_orders
 from urakata.tenants.orders.models import Order
 from urakata.tenants.orders.schemas import load_orders
-from urakata.tenants.orders.services import OrderInvalid, TakenIn, intake_many
+from urakata.tenants.orders.services import Intake, OrderInvalid, TakenIn
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_LINES = 200_000
 INTAKE_BATCH = 2_000  # orders written per COPY while the next ones are checked
+FORK_BYTES = 512 * 1024  # a file this big is checked by a second process while taken in
 IMPORT_ACTION = "orders.imported"
 
 
 class ImportInvalid(ValueError):
     """The file has errors and the user did not choose to import only the valid orders."""
 
-    def __init__(self, errors: list[CellError]):
+    def __init__(self, errors: list[CellError], check: FileCheck | None = None):
         super().__init__(f"{len(errors)} errors")
         self.errors = errors
+        self.check = check
 
 
 @dataclass
@@ -67,6 +70,11 @@ class FileCheck:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    def add(self, piece: _Piece) -> None:
+        self.orders.extend(piece.orders)
+        self.errors.extend(piece.errors)
+        self.invalid |= piece.invalid
 
     @property
     def valid_new(self) -> list[FileOrder]:
@@ -156,30 +164,51 @@ def check_file(
 ) -> FileCheck:
     """Read and validate a whole file against the shop; raises :class:`CsvUnreadable`."""
     with paused_gc():
-        return _check_file(session, FORMATS[format_key], data, zone, progress)
+        pieces = _checked_pieces(FORMATS[format_key], data, zone)
+        check = FileCheck(FORMATS[format_key], *next(pieces), orders=[], errors=[])
+        for piece in pieces:
+            check.add(piece)
+            if progress:
+                progress(piece.rows, check.lines)
+        check.errors.sort(key=lambda e: (e.row, e.column))
+        check.existing = _existing(session, check.format.channel, [o.external_id for o in
+                                                                   check.orders])  # fmt: skip
+        return check
 
 
-def _check_file(session, fmt: Format, data: bytes, zone: str, progress) -> FileCheck:
+@dataclass
+class _Piece:
+    """Some orders of a file, checked: their values, or their errors (``invalid``)."""
+
+    orders: list[FileOrder]
+    errors: list[CellError]  # found since the piece before (rows without an order too)
+    invalid: set[str]
+    rows: int  # the file's rows read so far
+
+
+def _checked_pieces(fmt: Format, data: bytes, zone: str) -> Iterator:
+    """A file read and checked a piece at a time: first (encoding, sha256, lines), then
+    a :class:`_Piece` for each ``INTAKE_BATCH`` orders (and one for problems after the
+    last order). Nothing here touches the database: it may run in a second process."""
     encoding, digest, header, records = read_file(data)
-    orders, errors = read_orders(fmt, header, records)
-    check = FileCheck(fmt, encoding, digest, len(records), orders, errors)
-    for error in errors:
-        if error.field == "external_id" and error.row > 1:
-            check.invalid.update(o.external_id for o in orders if error.row in o.rows)
-    for start in range(0, len(orders), 1000):
-        chunk = orders[start : start + 1000]
-        bodies = [{**order.body, "channel": fmt.channel} for order in chunk]
-        for order, loaded in zip(chunk, load_orders(bodies, zone=zone), strict=True):
+    yield encoding, digest, len(records)
+    errors: list[CellError] = []
+    told, rows = 0, 0
+    for orders in iter_orders(fmt, header, records, errors, chunk=INTAKE_BATCH):
+        invalid = {o.external_id for o in orders if o.conflicting}
+        bodies = [{**order.body, "channel": fmt.channel} for order in orders]
+        for order, loaded in zip(orders, load_orders(bodies, zone=zone), strict=True):
+            order.body = {}  # (not needed once checked, and not sent to another process)
             if isinstance(loaded, ValidationError):
-                check.invalid.add(order.external_id)
-                check.errors.extend(_cell_errors(order, loaded.messages))
+                invalid.add(order.external_id)
+                errors.extend(_cell_errors(order, loaded.messages))
             else:
                 order.values = loaded
-        if progress:
-            progress(start + len(chunk), len(orders))
-    check.errors.sort(key=lambda e: (e.row, e.column))
-    check.existing = _existing(session, fmt.channel, [o.external_id for o in orders])
-    return check
+        rows += sum(len(order.rows) for order in orders)
+        yield _Piece(orders, errors[told:], invalid, rows)
+        told = len(errors)
+    if len(errors) > told:  # (rows without an order number after the last order)
+        yield _Piece([], errors[told:], set(), len(records))
 
 
 def _cell_errors(order: FileOrder, messages: dict) -> list[CellError]:
@@ -212,52 +241,125 @@ def import_orders(
     now: datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Imported:
-    """Take the file's new orders in (all of them, or with ``only_valid`` the ones without
-    an error, which the ledger records). Raises :class:`ImportInvalid` when the file has
-    errors and ``only_valid`` is not set: then nothing is written."""
+    """Take a checked file's new orders in (all of them, or with ``only_valid`` the ones
+    without an error, which the ledger records). Raises :class:`ImportInvalid` when the
+    file has errors and ``only_valid`` is not set: then nothing is written."""
     if check.errors and not only_valid:
-        raise ImportInvalid(check.errors)
-    with paused_gc():
-        return _import_orders(session, actor, check, filename, only_valid, now, progress)
-
-
-def _import_orders(session, actor, check, filename, only_valid, now, progress) -> Imported:
+        raise ImportInvalid(check.errors, check)
     new_orders = check.valid_new
-    refused: list[int] = []
-    figures: list[Imported] = []
+    with paused_gc():
+        run = _Run(session, actor, check, filename, only_valid, now, progress, len(new_orders))
+        with run.intake:
+            run.take(new_orders)
+            return run.finish()
 
-    def on_invalid(index: int, exc: OrderInvalid) -> None:  # a rule across fields
-        errors = _cell_errors(new_orders[index], exc.errors)  # (a discount over the total)
-        if not only_valid:
-            raise ImportInvalid(errors) from exc
-        check.errors.extend(errors)
-        refused.append(index)
 
-    def summary(taken: list[TakenIn]) -> PendingEvent:
-        created = sum(one.id is not None for one in taken)
-        figures.append(Imported(
-            created=created,
-            held=sum(one.status == "on_hold" for one in taken),
+def import_file(
+    session: UrakataSession,
+    *,
+    actor: Actor,
+    format_key: str,
+    data: bytes,
+    zone: str,
+    filename: str,
+    only_valid: bool = False,
+    sha256: str | None = None,
+    now: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[FileCheck, Imported]:
+    """Check a file and take its orders in, in one go (what the import job runs): the
+    result of :func:`check_file` then :func:`import_orders`, in less time.
+
+    A big file is checked by a second process (:func:`~urakata.platform.bulk.forked`),
+    which hands the orders out ``INTAKE_BATCH`` at a time as it reads them, and each
+    piece is taken in as it comes, so the file's last orders are checked while its
+    first are written. It is still all or nothing: the orders go in inside a savepoint,
+    and when an error turns up (and ``only_valid`` is not set), the rest of the file is
+    only checked, so that every error is listed, the savepoint is rolled back and
+    :class:`ImportInvalid` is raised with them all (``check`` on it). Raises
+    :class:`CsvUnreadable` as :func:`check_file` does. ``sha256``: the file's digest
+    as it was uploaded, when ``data`` is its text encoded again. ``progress(rows, lines)``.
+    """
+    fmt = FORMATS[format_key]
+    in_parallel = len(data) >= FORK_BYTES and can_fork()
+    with (
+        paused_gc(),
+        (forked if in_parallel else _here)(_checked_pieces, fmt, data, zone) as pieces,
+    ):
+        check = FileCheck(fmt, *next(pieces), orders=[], errors=[])
+        check.sha256 = sha256 or check.sha256
+        run = _Run(session, actor, check, filename, only_valid, now, None, 0)
+        savepoint = session.begin_nested()
+        session.connection()  # the SAVEPOINT is sent now, before the writer's statements
+        try:
+            with run.intake:
+                for piece in pieces:
+                    check.add(piece)
+                    if check.ok or only_valid:
+                        run.take([o for o in piece.orders if o.external_id not in check.invalid])
+                    if progress:
+                        progress(piece.rows, check.lines)
+                check.errors.sort(key=lambda e: (e.row, e.column))
+                if not check.ok and not only_valid:
+                    raise ImportInvalid(check.errors, check)
+                imported = run.finish()
+        except BaseException:
+            if savepoint.is_active:
+                savepoint.rollback()
+            raise
+        savepoint.commit()
+    return check, imported
+
+
+@contextmanager
+def _here(produce: Callable[..., Iterable], *args) -> Iterator[Iterator]:
+    """:func:`~urakata.platform.bulk.forked`'s stand-in for a small file: this process."""
+    yield iter(produce(*args))
+
+
+class _Run:
+    """One import's intake (:class:`~urakata.tenants.orders.services.Intake`) and its
+    figures: the file's orders are given to it in pieces; a rule across an order's
+    fields (a discount over the total) is an error at the order's cells."""
+
+    def __init__(self, session, actor, check, filename, only_valid, now, progress, total):
+        self.check, self.filename, self.only_valid = check, filename, only_valid
+        self.given: list[FileOrder] = []
+        self.refused = 0
+        self.intake = Intake(session, actor=actor, channel=check.format.channel, now=now,
+                             on_invalid=self.on_invalid, progress=progress,
+                             batch=INTAKE_BATCH, total=total)  # fmt: skip
+
+    def take(self, orders: list[FileOrder]) -> None:
+        self.given.extend(orders)
+        self.intake.take([order.values for order in orders])
+
+    def on_invalid(self, index: int, exc: OrderInvalid) -> None:
+        errors = _cell_errors(self.given[index], exc.errors)
+        if not self.only_valid:
+            raise ImportInvalid(errors, self.check) from exc
+        self.check.errors.extend(errors)
+        self.refused += 1
+
+    def finish(self) -> Imported:
+        figures: list[Imported] = []
+
+        def summary(taken: list[TakenIn]) -> PendingEvent:
             # Known meanwhile: taken in by the API or a webhook since the check; it is there.
-            existing=len(check.existing) + len(taken) - created,
-            skipped_invalid=len(check.invalid) + len(refused),
-        ))  # fmt: skip
-        data = {"filename": filename[:200], **check.summary(), **figures[0].as_dict(),
-                "only_valid": only_valid}  # fmt: skip
-        return PendingEvent(IMPORT_ACTION, "order_import", check.sha256[:16], data=data)
+            check = self.check
+            check.existing |= {one.external_id for one in taken if one.id is None}
+            figures.append(Imported(
+                created=sum(one.id is not None for one in taken),
+                held=sum(one.status == "on_hold" for one in taken),
+                existing=len(check.existing),
+                skipped_invalid=len(check.invalid) + self.refused,
+            ))  # fmt: skip
+            data = {"filename": self.filename[:200], **check.summary(),
+                    **figures[0].as_dict(), "only_valid": self.only_valid}  # fmt: skip
+            return PendingEvent(IMPORT_ACTION, "order_import", check.sha256[:16], data=data)
 
-    intake_many(
-        session,
-        actor=actor,
-        loaded=[file_order.values for file_order in new_orders],
-        channel=check.format.channel,
-        now=now,
-        on_invalid=on_invalid,
-        progress=progress,
-        summary=summary,
-        batch=INTAKE_BATCH,
-    )
-    return figures[0]
+        self.intake.finish(summary)
+        return figures[0]
 
 
 # -- the job's start (the job is urakata.worker.order_import_jobs) -----------------------
@@ -280,7 +382,7 @@ def start_import(
     task = tasks.start_task(
         session, kind=IMPORT_KIND, actor=actor, job=IMPORT_JOB, queue=IMPORT_QUEUE
     )
-    task.progress_total = 2 * len(check.orders)
+    task.progress_total = check.lines  # the job reports the rows it has read and taken in
     task.result = {
         "upload": {
             "text": text,
