@@ -340,11 +340,50 @@ def record_many(
     held from here to commit, as with :func:`record`.
     """
     chain = _bind_chain(session, chain_id)
-    events = list(events)
+    return _append(session, chain, actor, utcnow(), list(events), None, alongside)
+
+
+@dataclass
+class Batch:
+    """Events encoded ahead of being recorded (a file's orders' moves, while the next
+    orders are checked): ``add`` makes their bodies at once, :func:`record_batch` later
+    only hashes and writes them, the head locked from then on, as with
+    :func:`record_many`. ``occurred_at`` is when the batch was begun."""
+
+    chain: uuid.UUID
+    actor: Actor
+    occurred_at: datetime = field(default_factory=utcnow)
+    events: list[PendingEvent] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)
+
+    def add(self, events: list[PendingEvent]) -> None:
+        with paused_gc():
+            self.bodies += _bodies(self.chain, self.occurred_at, self.actor, events)
+        self.events += events
+
+
+def record_batch(
+    session: UrakataSession,
+    batch: Batch,
+    *,
+    first: PendingEvent | None = None,
+    alongside: Callable[[Any], None] | None = None,
+) -> list[Recorded]:
+    """Append a :class:`Batch`'s events, after ``first`` when given (an import's own
+    event, which says what the batch came to); ``alongside`` as for :func:`record_many`."""
+    chain = _bind_chain(session, batch.chain)
+    events, bodies = batch.events, batch.bodies
+    if first is not None:
+        events = [first, *events]
+        bodies = _bodies(chain, batch.occurred_at, batch.actor, [first]) + bodies
+    return _append(session, chain, batch.actor, batch.occurred_at, events, bodies, alongside)
+
+
+def _append(session, chain, actor, occurred_at, events, bodies, alongside) -> list[Recorded]:
+    """:func:`record_many`'s work, with the bodies made ahead (``bodies``) or here."""
     if not events:
         return []
     seq, prev = _lock_head(session, chain)
-    occurred_at = utcnow()
     small = len(events) <= SMALL_BATCH
     recorded: list[Recorded] = []
     rows: list[tuple] = []
@@ -354,8 +393,13 @@ def record_many(
             writer.send(alongside)
         for start in range(0, len(events), STREAM_CHUNK):
             chunk = events[start : start + STREAM_CHUNK]
+            encoded = (
+                _bodies(chain, occurred_at, actor, chunk)
+                if bodies is None
+                else bodies[start : start + STREAM_CHUNK]
+            )
             rows = []
-            for event, body in zip(chunk, _bodies(chain, occurred_at, actor, chunk), strict=True):
+            for event, body in zip(chunk, encoded, strict=True):
                 seq += 1
                 digest = event_hash(chain, seq, prev, body)
                 rows.append(

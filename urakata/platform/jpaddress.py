@@ -97,6 +97,9 @@ _NON_GEOGRAPHIC = re.compile(r"0[1-9]0")  # 0A0: mobile, IP phone, 0800, M2M: 11
 # --- text ----------------------------------------------------------------------------------
 
 
+# The normalisers are pure and an address check calls them several times on one value
+# (the phone, the postal code), a file on the same cities and prefectures again and again.
+@functools.lru_cache(maxsize=8192)
 def normalise_text(value: str) -> str:
     """NFKC, runs of whitespace (line breaks, ideographic spaces) as one space, stripped."""
     return _SPACES.sub(" ", unicodedata.normalize("NFKC", value or "")).strip()
@@ -104,6 +107,8 @@ def normalise_text(value: str) -> str:
 
 def display_width(value: str) -> int:
     """Width in half-width units, as carriers count bytes: 全角 is 2, ASCII and ｶﾅ are 1."""
+    if value.isascii() and value.isprintable():  # all "Na" (control characters are "N")
+        return len(value)
     return sum(1 if unicodedata.east_asian_width(ch) in ("Na", "H") else 2 for ch in value)
 
 
@@ -150,6 +155,7 @@ def prefecture_name(code: str) -> str:
 # --- postal codes --------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=8192)
 def normalise_postal_code(value: str) -> str | None:
     """Seven ASCII digits from "〒100-0001", "１００－０００１", "100ー0001"...; else None."""
     digits = _SEPARATORS.sub("", unicodedata.normalize("NFKC", value or ""))
@@ -230,6 +236,7 @@ _japan_post = _JapanPost()
 # --- phones --------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=8192)
 def normalise_phone(value: str) -> str | None:
     """Digits only: "+81 90-1234-5678" and "(03) 1234-5678" become national numbers."""
     text = _PHONE_SEPARATORS.sub("", unicodedata.normalize("NFKC", value or ""))

@@ -52,6 +52,14 @@ def grant_app(table: str, privileges: str = DEFAULT_PRIVILEGES) -> None:
     op.execute(grant_statement(table, app_role(), privileges))
 
 
+def grant_sequence_usage(sequence: str, revoke: bool = False) -> None:
+    """Let the app role call ``nextval`` on ``sequence`` (or take that back)."""
+    if revoke:
+        op.execute(f"REVOKE USAGE ON SEQUENCE {_ident(sequence)} FROM {_ident(app_role())}")
+    else:
+        op.execute(f"GRANT USAGE ON SEQUENCE {_ident(sequence)} TO {_ident(app_role())}")
+
+
 def enable_tenant_rls(table: str, privileges: str = DEFAULT_PRIVILEGES) -> None:
     for statement in tenant_rls_statements(table, app_role(), privileges):
         op.execute(statement)

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from urakata.platform import tenancy  # noqa: F401 - registers "tenant", target of shop_id
+from urakata.platform.bulk import copy_types
 from urakata.platform.db import Base, UrakataSession, utcnow
 
 NOTIFY_CHANNEL = "urakata_outbox"
@@ -110,6 +111,7 @@ def copy_many(
             return
         with driver.cursor() as cursor:
             with cursor.copy(_COPY) as stream:  # a platform table: no row-level security
+                stream.set_types(_COPY_TYPES)
                 for row in rows:
                     stream.write_row([Jsonb(row[c]) if c == "args" else row[c] for c in _COLUMNS])
             cursor.execute("SELECT pg_notify(%s, '')", (NOTIFY_CHANNEL,))
@@ -117,7 +119,8 @@ def copy_many(
     return write
 
 
-_COPY = f"COPY outbox ({', '.join(_COLUMNS)}) FROM STDIN"
+_COPY = f"COPY outbox ({', '.join(_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+_COPY_TYPES = copy_types(OutboxMessage.__table__, _COLUMNS)
 
 
 def mark_done(session: UrakataSession, outbox_id: uuid.UUID) -> None:

@@ -289,8 +289,10 @@ class _Walk:
                 part = ("nested", _Walk(field.schema))
             elif isinstance(field, fields.List):
                 raise TypeError(f"{name}: only Lines of nested schemas are walked")
-            else:
+            elif field.pre_load or field.post_load:
                 part = ("field", None)
+            else:  # only its own _deserialize and validators (see load)
+                part = ("plain", None)
             self.fields.append((field.data_key or name, name, field, *part))
 
     def load(self, data) -> dict:
@@ -299,7 +301,15 @@ class _Walk:
         out = {}
         for key, name, field, kind, inner in self.fields:
             value = data.get(key, missing)
-            if kind == "field":
+            if kind == "plain" and value is not missing and value is not None:
+                # Field.deserialize for a value that is there, without building the
+                # validators' And each time (a property) and the checks that cannot apply.
+                value = field._deserialize(value, name, data)  # noqa: SLF001
+                for validator in field.validators:
+                    if validator(value) is False:
+                        raise _GiveUp
+                out[name] = value
+            elif kind in ("field", "plain"):
                 value = field.deserialize(value, name, data)
                 if value is not missing:
                     out[name] = value

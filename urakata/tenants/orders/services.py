@@ -45,7 +45,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from urakata.platform import audit, jpaddress
 from urakata.platform.audit import Actor
-from urakata.platform.bulk import Alongside
+from urakata.platform.bulk import Alongside, copy_types
 from urakata.platform.calendar import calendar_for, ship_by
 from urakata.platform.closed_days import AgencyClosedDay
 from urakata.platform.db import UrakataSession, utcnow
@@ -314,6 +314,7 @@ class _Found:
     keys: set[bytes]
     rows: list[tuple] = field(default_factory=list)
     products: dict[str, Any] = field(default_factory=dict)
+    ids: list[int] = field(default_factory=list)  # order ids drawn ahead (Intake)
 
 
 def _look_up(execute: Callable, tenant: uuid.UUID, channel: str, batch: list[dict]) -> _Found:
@@ -495,6 +496,7 @@ class Intake:
         self.driver = connection.connection.driver_connection
         self.writer = Alongside(self.driver, "orders-writer")
         self.pending: deque[tuple[list[dict], Future]] = deque()
+        self.ledger = audit.Batch(self.tenant_id, actor)
         self.known: list[str] = []
         self.fresh: list[_Fresh] = []
         self.given = 0  # orders handed to take(): the index on_invalid gets
@@ -515,11 +517,15 @@ class Intake:
             self._check(*self.pending.popleft())
 
     def _look_up(self, _driver, *, batch: list[dict]) -> _Found:  # (in the writer's thread)
-        return _look_up(self._execute, self.tenant_id, self.channel, batch)
+        found = _look_up(self._execute, self.tenant_id, self.channel, batch)
+        found.ids = list(self._execute(_ORDER_IDS, {"count": len(batch)}).scalars())
+        return found
 
     def _check(self, values: list[dict], found: Future) -> None:
         ctx = self.ctx
         ctx.add(found.result())
+        ids = iter(found.result().ids)
+        taken = len(self.fresh)
         for one in values:
             index, self.given = self.given, self.given + 1
             if one["external_id"] in ctx.known:
@@ -534,9 +540,12 @@ class Intake:
                 self.on_invalid(index, exc)
                 continue
             ctx.known.add(order.row["external_id"])
+            order.id = next(ids)
             self.fresh.append(order)
             if len(self.fresh) - self.sent >= self.batch:
                 self._write()
+        self.ledger.add([event for order in self.fresh[taken:] for event in
+                         _intake_events(order)])  # fmt: skip
         if self.progress:
             self.progress(self.given, max(self.total, self.given))
 
@@ -556,12 +565,10 @@ class Intake:
         taken = [TakenIn(number) for number in self.known] + [
             TakenIn(order.row["external_id"], order.id, order.row["status"]) for order in fresh
         ]
-        events = [summary(taken)] if summary else []
-        for order in fresh:
-            events.extend(_intake_events(order))
+        first = summary(taken) if summary else None
         mails = _confirmation_mails(self.session, fresh)
-        if events:
-            audit.record_many(self.session, self.actor, events, alongside=mails)
+        if first or self.ledger.events:
+            audit.record_batch(self.session, self.ledger, first=first, alongside=mails)
         else:  # nothing new (and so nothing to mail)
             mails(self.driver)
         return taken
@@ -758,51 +765,51 @@ def _as_loaded(obj, row: dict):
 
 
 # COPY cannot write a table under row-level security: the rows go into temporary tables
-# first and move with one INSERT each, which the policies check.
+# first and move with one INSERT each, which the policies check. The orders' ids were
+# drawn ahead (_ORDER_IDS), so the lines carry them from the start.
+_ORDER_IDS = text("SELECT nextval('sales_order_id_seq') FROM generate_series(1, :count)")
+_IDS_AND_COLUMNS = ", ".join(["id", *_ORDER_COLUMNS])
 _BATCH_TABLES = (
     "CREATE TEMP TABLE IF NOT EXISTS sales_order_batch ON COMMIT DELETE ROWS AS"
-    f" SELECT {', '.join(_ORDER_COLUMNS)} FROM sales_order WITH NO DATA;"
+    f" SELECT {_IDS_AND_COLUMNS} FROM sales_order WITH NO DATA;"
     " CREATE TEMP TABLE IF NOT EXISTS order_line_batch ON COMMIT DELETE ROWS AS"
     f" SELECT {', '.join(_LINE_COLUMNS)} FROM order_line WITH NO DATA"
 )
-_MOVE_ORDERS = (
-    f"INSERT INTO sales_order ({', '.join(_ORDER_COLUMNS)})"
-    f" SELECT {', '.join(_ORDER_COLUMNS)} FROM sales_order_batch RETURNING id, external_id;"
-    " TRUNCATE sales_order_batch"
+_MOVE_BATCH = (
+    f"INSERT INTO sales_order ({_IDS_AND_COLUMNS}) SELECT {_IDS_AND_COLUMNS}"
+    " FROM sales_order_batch; TRUNCATE sales_order_batch;"
+    f" INSERT INTO order_line ({', '.join(_LINE_COLUMNS)})"
+    f" SELECT {', '.join(_LINE_COLUMNS)} FROM order_line_batch; TRUNCATE order_line_batch"
 )
-_MOVE_LINES = (
-    f"INSERT INTO order_line ({', '.join(_LINE_COLUMNS)})"
-    f" SELECT {', '.join(_LINE_COLUMNS)} FROM order_line_batch;"
-    " TRUNCATE order_line_batch"
-)
-_COPY_ORDERS = f"COPY sales_order_batch ({', '.join(_ORDER_COLUMNS)}) FROM STDIN"
-_COPY_LINES = f"COPY order_line_batch ({', '.join(_LINE_COLUMNS)}) FROM STDIN"
-_COPY_HOLDS = _ORDER_COLUMNS.index("holds")
+_COPY_ORDERS = f"COPY sales_order_batch ({_IDS_AND_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+_COPY_LINES = f"COPY order_line_batch ({', '.join(_LINE_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+_ORDER_TYPES = copy_types(_ORDER, ["id", *_ORDER_COLUMNS])
+_LINE_TYPES = copy_types(_LINE, _LINE_COLUMNS)
+_COPY_HOLDS = 1 + _ORDER_COLUMNS.index("holds")
 _COPY_ORDER_ID = _LINE_COLUMNS.index("order_id")
 
 
 def _insert_many(driver, *, batch: list[_Fresh]) -> None:
-    """Insert new orders and their lines on the (psycopg) connection ``driver``: COPY into
-    temporary tables, then one INSERT for the orders, which get their ids (matched by
-    their number, unique in the batch), and one for the lines. A number inserted
-    meanwhile by another sender fails the whole import on the unique index (the import
-    is retried and then counts it as known)."""
+    """Insert new orders (their ids drawn already) and their lines on the (psycopg)
+    connection ``driver``: COPY into temporary tables, then one INSERT each. A number
+    inserted meanwhile by another sender fails the whole import on the unique index (the
+    import is retried and then counts it as known)."""
     with driver.cursor() as cursor:
         cursor.execute(_BATCH_TABLES)
         with cursor.copy(_COPY_ORDERS) as copy:
+            copy.set_types(_ORDER_TYPES)
             for fresh in batch:
-                values = [fresh.row[key] for key in _ORDER_COLUMNS]
+                values = [fresh.id, *[fresh.row[key] for key in _ORDER_COLUMNS]]
                 values[_COPY_HOLDS] = Jsonb(values[_COPY_HOLDS])
                 copy.write_row(values)
-        ids = {number: order_id for order_id, number in cursor.execute(_MOVE_ORDERS).fetchall()}
         with cursor.copy(_COPY_LINES) as copy:
+            copy.set_types(_LINE_TYPES)
             for fresh in batch:
-                fresh.id = ids[fresh.row["external_id"]]
                 for line in fresh.lines:
                     values = [line.get(key) for key in _LINE_COLUMNS]
                     values[_COPY_ORDER_ID] = fresh.id
                     copy.write_row(values)
-        cursor.execute(_MOVE_LINES)
+        cursor.execute(_MOVE_BATCH)
 
 
 def _intake_moves(

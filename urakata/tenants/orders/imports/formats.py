@@ -98,7 +98,8 @@ class Row:
         self.cells = dict(zip(header.keys, cells, strict=False))
 
     def get(self, key: str) -> str:
-        return _clean(self.cells.get(key, ""))
+        cell = self.cells.get(key, "").strip()  # as _clean, inline: read for every field
+        return cell[1:] if cell[:1] == "'" else cell
 
     def column(self, key: str) -> str:
         return self.headers.get(key, key)
@@ -120,11 +121,15 @@ def _yen(text: str) -> str | int:
     return text
 
 
+_ZONED = re.compile(r"(.+?)\s*([+-]\d{2}):?(\d{2})")
+_CLOCK = re.compile(r"\d:\d")
+
+
 def _when(text: str) -> str:
     """ "2026-11-20 10:15:30 +0900" (Shopify) → ISO 8601 the schema reads."""
     text = text.strip()
-    match = re.fullmatch(r"(.+?)\s*([+-]\d{2}):?(\d{2})", text)
-    if match and re.search(r"\d:\d", match.group(1)):
+    match = _ZONED.fullmatch(text)
+    if match and _CLOCK.search(match.group(1)):
         return f"{match.group(1)}{match.group(2)}:{match.group(3)}"
     return text
 
@@ -168,6 +173,14 @@ def payment_method_from(text: str, table=SHOPIFY_PAYMENT) -> str:
     return "other"
 
 
+_PATHS: dict[str, tuple[tuple[str, ...], str]] = {}  # "ship_to.city" → (("ship_to",), "city")
+
+
+def _parts(path: str) -> tuple[tuple[str, ...], str]:
+    *parents, name = path.split(".")
+    return tuple(parents), name
+
+
 class _Builder:
     """Puts one order together from its rows, remembering where each field was read."""
 
@@ -180,7 +193,7 @@ class _Builder:
     def put(self, path: str, value, row: Row, key: str) -> None:
         """Set ``path`` (``ship_to.city``) from ``row``'s column ``key``."""
         target = self.order.body
-        *parents, name = path.split(".")
+        parents, name = _PATHS.get(path) or _PATHS.setdefault(path, _parts(path))
         for parent in parents:
             target = target.setdefault(parent, {})
         target[name] = value

@@ -308,6 +308,7 @@ def import_file(
                 savepoint.rollback()
             raise
         savepoint.commit()
+        del run  # (before the collector is back: what it held is garbage, not walked)
     return check, imported
 
 
@@ -333,6 +334,8 @@ class _Run:
     def take(self, orders: list[FileOrder]) -> None:
         self.given.extend(orders)
         self.intake.take([order.values for order in orders])
+        for order in orders:  # the intake has them now; the check keeps what names cells
+            order.values = None
 
     def on_invalid(self, index: int, exc: OrderInvalid) -> None:
         errors = _cell_errors(self.given[index], exc.errors)
