@@ -165,6 +165,5 @@ def copy_types(table, names: Iterable[str]) -> tuple[str, ...]:
     times cheaper to make than the text one, and it must match the column's type."""
     dialect = postgresql.dialect()
     return tuple(
-        re.sub(r"\(.*\)", "", table.c[name].type.compile(dialect=dialect)).lower()
-        for name in names
+        re.sub(r"\(.*\)", "", table.c[name].type.compile(dialect=dialect)).lower() for name in names
     )

@@ -510,7 +510,8 @@ class Intake:
         self.writer.__exit__(*exc_info)
 
     def take(self, loaded: list[dict]) -> None:
-        values = [_keyed(dict(one), self.channel) for one in loaded]
+        values = [one if "duplicate_key" in one else _keyed(dict(one), self.channel)
+                  for one in loaded]  # fmt: skip
         found = self.writer.send(functools.partial(self._look_up, batch=values))
         self.pending.append((values, found))
         if len(self.pending) > 1:
@@ -571,6 +572,9 @@ class Intake:
             audit.record_batch(self.session, self.ledger, first=first, alongside=mails)
         else:  # nothing new (and so nothing to mail)
             mails(self.driver)
+        # Done: what was kept for the writing goes now (with reference counting, at once;
+        # a caller's hook can tie this object in a cycle, which the collector would walk).
+        self.fresh, self.ledger, self.on_invalid = [], audit.Batch(self.tenant_id, self.actor), None
         return taken
 
 
@@ -581,6 +585,16 @@ def _loaded(data: Any, zone: str, channel: str | None) -> dict:
     except ValidationError as exc:
         raise OrderInvalid(exc.messages) from exc
     return _keyed(values, channel)
+
+
+def checked_ahead(values: dict, channel: str) -> dict:
+    """What intake works out from an order's values alone, worked out ahead: the channel,
+    the duplicate key and the address's holds. A file's orders get them in the process
+    that checks the file (:mod:`urakata.tenants.orders.imports.service`), so the
+    process that takes them in has less to do; :class:`Intake` uses them as they are."""
+    _keyed(values, channel)
+    values["address_holds"] = _address_holds(values["ship_to"])
+    return values
 
 
 def _keyed(values: dict, channel: str | None) -> dict:
@@ -623,9 +637,8 @@ def _prepared(session: UrakataSession, ctx: _Context, values: dict, now: datetim
     ordered_at = values.get("ordered_at") or now
     key = values["duplicate_key"]
     other = _earlier_duplicate(ctx, key, ordered_at)
-    holds = (
-        _line_holds(session, lines, ctx.products) + _address_holds(ship) + _duplicate_holds(other)
-    )
+    address = values["address_holds"] if "address_holds" in values else _address_holds(ship)
+    holds = _line_holds(session, lines, ctx.products) + address + _duplicate_holds(other)
     money = _totals(
         lines,
         values.get("shipping_fee_yen", 0),

@@ -36,7 +36,7 @@ from urakata.platform.fields import N_
 from urakata.tenants.orders.imports.formats import FORMATS, FileOrder, Format, iter_orders
 from urakata.tenants.orders.models import Order
 from urakata.tenants.orders.schemas import load_orders
-from urakata.tenants.orders.services import Intake, OrderInvalid, TakenIn
+from urakata.tenants.orders.services import Intake, OrderInvalid, TakenIn, checked_ahead
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_LINES = 200_000
@@ -56,7 +56,9 @@ class ImportInvalid(ValueError):
 
 @dataclass
 class FileCheck:
-    """What a file holds and what is wrong with it; nothing written."""
+    """What a file holds and what is wrong with it; nothing written. ``orders`` are the
+    file's orders after :func:`check_file`; :func:`import_file` takes them in as they come
+    and keeps only their count (``order_count``, which both set)."""
 
     format: Format
     encoding: str
@@ -66,13 +68,16 @@ class FileCheck:
     errors: list[CellError]
     invalid: set[str] = field(default_factory=set)  # order numbers with an error
     existing: set[str] = field(default_factory=set)  # order numbers the shop has already
+    order_count: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
-    def add(self, piece: _Piece) -> None:
-        self.orders.extend(piece.orders)
+    def add(self, piece: _Piece, keep: bool = True) -> None:
+        if keep:
+            self.orders.extend(piece.orders)
+        self.order_count += len(piece.orders)
         self.errors.extend(piece.errors)
         self.invalid |= piece.invalid
 
@@ -87,7 +92,7 @@ class FileCheck:
             "encoding": self.encoding,
             "sha256": self.sha256,
             "lines": self.lines,
-            "orders": len(self.orders),
+            "orders": self.order_count,
             "existing": len(self.existing),
             "invalid": len(self.invalid),
             "error_count": len(self.errors),
@@ -203,7 +208,7 @@ def _checked_pieces(fmt: Format, data: bytes, zone: str) -> Iterator:
                 invalid.add(order.external_id)
                 errors.extend(_cell_errors(order, loaded.messages))
             else:
-                order.values = loaded
+                order.values = checked_ahead(loaded, fmt.channel)
         rows += sum(len(order.rows) for order in orders)
         yield _Piece(orders, errors[told:], invalid, rows)
         told = len(errors)
@@ -294,7 +299,7 @@ def import_file(
         try:
             with run.intake:
                 for piece in pieces:
-                    check.add(piece)
+                    check.add(piece, keep=False)
                     if check.ok or only_valid:
                         run.take([o for o in piece.orders if o.external_id not in check.invalid])
                     if progress:
