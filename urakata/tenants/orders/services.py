@@ -545,8 +545,9 @@ class Intake:
             self.fresh.append(order)
             if len(self.fresh) - self.sent >= self.batch:
                 self._write()
-        self.ledger.add([event for order in self.fresh[taken:] for event in
-                         _intake_events(order)])  # fmt: skip
+        new = self.fresh[taken:]
+        self.ledger.add([event for order in new for event in _intake_events(order)])
+        self.writer.send(_confirmation_mails(self.session, new))  # (the outbox has no FK)
         if self.progress:
             self.progress(self.given, max(self.total, self.given))
 
@@ -567,11 +568,8 @@ class Intake:
             TakenIn(order.row["external_id"], order.id, order.row["status"]) for order in fresh
         ]
         first = summary(taken) if summary else None
-        mails = _confirmation_mails(self.session, fresh)
         if first or self.ledger.events:
-            audit.record_batch(self.session, self.ledger, first=first, alongside=mails)
-        else:  # nothing new (and so nothing to mail)
-            mails(self.driver)
+            audit.record_batch(self.session, self.ledger, first=first)
         # Done: what was kept for the writing goes now (with reference counting, at once;
         # a caller's hook can tie this object in a cycle, which the collector would walk).
         self.fresh, self.ledger, self.on_invalid = [], audit.Batch(self.tenant_id, self.actor), None
