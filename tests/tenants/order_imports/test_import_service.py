@@ -186,14 +186,16 @@ def test_the_same_number_in_the_other_shop_is_that_shops_own_order(way, db, shop
         assert s.scalar(select(func.count()).select_from(Order)) == 2
 
 
-def test_a_discount_over_the_total_is_an_error_at_import_too(way, db, shops):
+def test_a_discount_over_the_total_is_an_error_of_the_file(way, db, shops):
+    """The order service's rule across fields is applied where the file is checked: the
+    error names the row and column, and nothing is imported until the file is fixed."""
     shop_a, _ = shops
     data = sample("generic_orders.csv").decode().replace(",0,500,,HT-KYU", ",0,9999,,HT-KYU")
     check = _check(db, shop_a, "generic", data.encode())
-    assert check.ok  # a rule across fields: the order service applies it
-    # The session rolls back when the import raises, as the job's transaction does.
-    with pytest.raises(ImportInvalid) as caught, db.tenant_session(shop_a.id) as s:
-        import_orders(s, actor=OPERATOR, check=check, filename="x.csv", now=NOW)
+    assert [(e.row, e.column, e.field) for e in check.errors] == [(4, "値引き", "discount_yen")]
+    assert "9,999" in str(check.errors[0].message) and check.invalid == {"TEL-20261120-0002"}
+    with pytest.raises(ImportInvalid) as caught:
+        _import(way, db, shop_a, "generic", data.encode())
     assert [(e.row, e.column) for e in caught.value.errors] == [(4, "値引き")]
     assert _orders(db, shop_a) == {}
     _c, done = _import(way, db, shop_a, "generic", data.encode(), only_valid=True)

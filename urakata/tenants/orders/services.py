@@ -586,13 +586,28 @@ def _loaded(data: Any, zone: str, channel: str | None) -> dict:
 
 
 def checked_ahead(values: dict, channel: str) -> dict:
-    """What intake works out from an order's values alone, worked out ahead: the channel,
-    the duplicate key and the address's holds. A file's orders get them in the process
-    that checks the file (:mod:`urakata.tenants.orders.imports.service`), so the
-    process that takes them in has less to do; :class:`Intake` uses them as they are."""
+    """What intake works out from an order's values alone, worked out ahead: the rule
+    across its fields (:class:`OrderInvalid` for a discount over the total), the
+    channel, the duplicate key and the address's holds. A file's orders get them where
+    the file is checked (:mod:`urakata.tenants.orders.imports.service`), so the error is
+    the file's, by row and column, and the process that takes the orders in has less to
+    do; :class:`Intake` uses them as they are."""
+    items = sum(line["quantity"] * line["unit_price_yen"] for line in values["lines"])
+    fees = values.get("shipping_fee_yen", 0) + values.get("fee_yen", 0)
+    _refuse_over_discount(values, items + fees - values.get("discount_yen", 0))
     _keyed(values, channel)
     values["address_holds"] = _address_holds(values["ship_to"])
     return values
+
+
+def _refuse_over_discount(values: dict, total: int) -> None:
+    """The one rule across an order's fields: the discount is at most what it is off."""
+    if total < 0:
+        raise OrderInvalid({"discount_yen": [N_(
+            "The discount of %(discount)s yen is more than the order's %(before)s yen.",
+            discount=format(values["discount_yen"], ","),
+            before=format(total + values["discount_yen"], ","),
+        )]})  # fmt: skip
 
 
 def _keyed(values: dict, channel: str | None) -> dict:
@@ -643,12 +658,7 @@ def _prepared(session: UrakataSession, ctx: _Context, values: dict, now: datetim
         values.get("fee_yen", 0),
         values.get("discount_yen", 0),
     )
-    if money["total_yen"] < 0:
-        raise OrderInvalid({"discount_yen": [N_(
-            "The discount of %(discount)s yen is more than the order's %(before)s yen.",
-            discount=format(values["discount_yen"], ","),
-            before=format(money["total_yen"] + values["discount_yen"], ","),
-        )]})  # fmt: skip
+    _refuse_over_discount(values, money["total_yen"])
     stated = values.get("total_yen")
     if stated is not None and stated != money["total_yen"]:
         message = N_(

@@ -207,8 +207,15 @@ def _checked_pieces(fmt: Format, data: bytes, zone: str) -> Iterator:
             if isinstance(loaded, ValidationError):
                 invalid.add(order.external_id)
                 errors.extend(_cell_errors(order, loaded.messages))
-            else:
+                continue
+            try:
                 order.values = checked_ahead(loaded, fmt.channel)
+            except OrderInvalid as exc:  # a rule across fields: a discount over the total
+                invalid.add(order.external_id)
+                errors.extend(_cell_errors(order, exc.errors))
+                continue
+            # Valid: where its fields were read is not needed any more (nor sent across).
+            order.where, order.line_cells = {}, []
         rows += sum(len(order.rows) for order in orders)
         yield _Piece(orders, errors[told:], invalid, rows)
         told = len(errors)
