@@ -13,6 +13,7 @@ import re
 import sqlite3
 import threading
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,7 +110,9 @@ def display_width(value: str) -> int:
     """Width in half-width units, as carriers count bytes: 全角 is 2, ASCII and ｶﾅ are 1."""
     if value.isascii() and value.isprintable():  # all "Na" (control characters are "N")
         return len(value)
-    return sum(1 if unicodedata.east_asian_width(ch) in ("Na", "H") else 2 for ch in value)
+    kinds = Counter(map(unicodedata.east_asian_width, value))  # (counted in C)
+    narrow = kinds["Na"] + kinds["H"]
+    return narrow + 2 * (len(value) - narrow)
 
 
 # --- prefectures ---------------------------------------------------------------------------

@@ -23,6 +23,9 @@ BARCODES_MAX = 20
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-_./]*")
 
 
+_SKU_CHARACTERS = re.compile(r"[A-Za-z0-9_./-]+")  # ASCII letters and digits, - _ . /
+
+
 class Sku(BaseField):
     """Letters, digits and - _ . / ; NFKC-normalised; at most 64 characters."""
 
@@ -38,7 +41,7 @@ class Sku(BaseField):
                     count=len(text),
                 )
             )
-        if not all(ch.isalnum() or ch in "-_./" for ch in text) or not text.isascii():
+        if not _SKU_CHARACTERS.fullmatch(text):
             raise ValidationError(N_("Use letters, digits and - _ . / only."))
         return text
 
@@ -80,12 +83,13 @@ class OneOf(BaseField):
     def __init__(self, *, choices: tuple, **kwargs):
         super().__init__(**kwargs)
         self.choices = choices
+        self.numbers = all(isinstance(c, int) for c in choices)
 
     def _deserialize(self, value, attr, data, **kwargs):
         candidate = value
         if isinstance(value, str):
             candidate = normalise_text(value).lower().rstrip("%")
-            if all(isinstance(c, int) for c in self.choices) and candidate.isdigit():
+            if self.numbers and candidate.isdigit():
                 candidate = int(candidate)
         if candidate in self.choices:
             return candidate

@@ -138,7 +138,11 @@ def read_file(data: bytes) -> tuple[str, str, list[str], list[tuple[int, list[st
     )
     try:
         header = [h.strip().lstrip("\ufeff") for h in next(reader)]
-        records = [(n, cells) for n, cells in enumerate(reader, start=2) if "".join(cells).strip()]
+        records = [
+            (n, cells)
+            for n, cells in enumerate(reader, start=2)
+            if cells and (cells[0].strip() or "".join(cells).strip())
+        ]  # not blank
     except csv.Error as exc:
         raise CsvUnreadable(
             N_(
