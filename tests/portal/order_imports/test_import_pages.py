@@ -142,3 +142,50 @@ def test_shop_staff_may_read_the_history_but_not_import(db, world, portal, shops
         content_type="multipart/form-data",
     )  # fmt: skip
     assert response.status_code == 403
+
+
+def test_the_job_checks_a_big_file_in_a_second_process_while_it_takes_it_in(
+    db, world, portal, shops, monkeypatch
+):
+    """What a file of 512 KB or more gets: the checking process hands the job the orders
+    two at a time; the bar ends at 100 and only shop A has them."""
+    from urakata.tenants.orders.imports import service
+
+    monkeypatch.setattr(service, "FORK_BYTES", 0)
+    monkeypatch.setattr(service, "INTAKE_BATCH", 2)
+    portal.login(world.shop_admin_a)
+    started = upload(portal, sample("shopify_orders.csv"), fmt="shopify", name="big.csv")
+    assert started.status_code == 303
+    shops.run()
+    done = portal.get(f"{started.headers['Location']}/progress.json").get_json()
+    assert done["status"] == "done" and done["percent"] == 100
+    assert numbers(db, world.shop_a) == {"#2001", "#2002", "#2003"}
+    assert numbers(db, world.shop_b) == set()
+
+
+def test_a_file_that_turns_out_wrong_in_the_job_fails_the_task_with_its_errors(
+    db, world, portal, shops, monkeypatch
+):
+    """The job checks the file again; what it finds wrong is the task's result, by row
+    and column, and no order of the file is taken in (the one before the error was
+    written already, one order at a time: it is taken back)."""
+    from urakata.tenants.orders.imports import service
+
+    monkeypatch.setattr(service, "FORK_BYTES", 0)
+    monkeypatch.setattr(service, "INTAKE_BATCH", 1)
+    portal.login(world.shop_admin_a)
+    started = upload(portal, sample("generic_orders.csv"))
+    task_id = started.headers["Location"].rsplit("/", 1)[1]
+    with db.tenant_session(world.shop_a.id) as s:  # the stored upload, spoiled meanwhile
+        task = tasks.get_task(s, task_id)
+        upload_ = dict(task.result["upload"])
+        upload_["text"] = broken().decode()
+        task.result = {**task.result, "upload": upload_}
+    shops.run()
+    with db.tenant_session(world.shop_a.id) as s:
+        task = tasks.get_task(s, task_id)
+        assert task.status == "failed"
+        assert [(e["row"], e["column"]) for e in task.result["errors"]] == [(4, "数量")]
+    assert numbers(db, world.shop_a) == set()
+    page = portal.get(started.headers["Location"]).get_data(as_text=True)
+    assert 'data-row="4"' in page

@@ -514,7 +514,7 @@ class Intake:
                   for one in loaded]  # fmt: skip
         found = self.writer.send(functools.partial(self._look_up, batch=values))
         self.pending.append((values, found))
-        if len(self.pending) > 1:
+        if len(self.pending) > 1 or not self.given:  # (the first at once: nothing is ahead)
             self._check(*self.pending.popleft())
 
     def _look_up(self, _driver, *, batch: list[dict]) -> _Found:  # (in the writer's thread)
@@ -545,6 +545,8 @@ class Intake:
             self.fresh.append(order)
             if len(self.fresh) - self.sent >= self.batch:
                 self._write()
+        if not self.sent:  # the writer starts on the first piece, however small
+            self._write()
         new = self.fresh[taken:]
         self.ledger.add([event for order in new for event in _intake_events(order)])
         self.writer.send(_confirmation_mails(self.session, new))  # (the outbox has no FK)

@@ -496,6 +496,7 @@ def iter_orders(
     records: Sequence[tuple[int, list[str]]],
     errors: list[CellError],
     chunk: int = 2_000,
+    first: int | None = None,
 ) -> Iterator[list[FileOrder]]:
     """:func:`read_orders`'s orders ``chunk`` at a time, in file order, with its problems
     appended to ``errors`` as the rows are read.
@@ -504,7 +505,7 @@ def iter_orders(
     numbers first finds each one's last row, so a file whose orders' rows are together (as
     every cart writes them) streams from its first rows, while rows of one order far
     apart still make one order. A chunk's orders' problems are in ``errors`` when it is
-    handed out."""
+    handed out. ``first``: a smaller first chunk, for a consumer that should start soon."""
     errors.extend(_required_present(fmt, headers))
     if errors:
         return
@@ -516,6 +517,7 @@ def iter_orders(
     builders: dict[str, _Builder] = {}
     waiting: deque[_Builder] = deque()  # in file order, not handed out yet
     ready: list[FileOrder] = []
+    size = first or chunk
     seen: dict[str, tuple] = {}
     for index, (number, cells) in enumerate(records):
         row = Row(number, header, cells)
@@ -540,9 +542,9 @@ def iter_orders(
             read_line(builder, row)
         while waiting and last[waiting[0].order.external_id] <= index:
             ready.append(waiting.popleft().order)
-        if len(ready) >= chunk:
+        if len(ready) >= size:
             yield ready
-            ready = []
+            ready, size = [], chunk
     ready.extend(b.order for b in waiting)
     if ready:
         yield ready

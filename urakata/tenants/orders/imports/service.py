@@ -197,13 +197,15 @@ class _Piece:
 
 def _checked_pieces(fmt: Format, data: bytes, zone: str) -> Iterator:
     """A file read and checked a piece at a time: first (encoding, sha256, lines), then
-    a :class:`_Piece` for each ``INTAKE_BATCH`` orders (and one for problems after the
-    last order). Nothing here touches the database: it may run in a second process."""
+    a :class:`_Piece` for each ``INTAKE_BATCH`` orders (the first smaller, and one more
+    for problems after the last order). Nothing here touches the database: it may run
+    in a second process."""
     encoding, digest, header, records = read_file(data)
     yield encoding, digest, len(records)
     errors: list[CellError] = []
     told, rows = 0, 0
-    for orders in iter_orders(fmt, header, records, errors, chunk=INTAKE_BATCH):
+    first = max(1, INTAKE_BATCH // 8)  # (the intake starts on it while the next is read)
+    for orders in iter_orders(fmt, header, records, errors, chunk=INTAKE_BATCH, first=first):
         invalid = {o.external_id for o in orders if o.conflicting}
         bodies = [{**order.body, "channel": fmt.channel} for order in orders]
         for order, loaded in zip(orders, load_orders(bodies, zone=zone), strict=True):
