@@ -104,7 +104,7 @@ class OrderInvalid(ValueError):
     def __init__(self, errors: dict[str, list[Any]]):
         super().__init__("; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in errors.items()))
         self.errors = errors
-        self.index: int | None = None  # which body of a batch (intake_many)
+        self.index: int | None = None  # which body of a batch (Intake)
 
 
 class OrderConflict(RuntimeError):
@@ -422,7 +422,7 @@ def intake(
 
 @dataclass(frozen=True)
 class TakenIn:
-    """What :func:`intake_many` did with one body: the new order's id and state, or that
+    """What :class:`Intake` did with one body: the new order's id and state, or that
     the shop had its number already (``id`` and ``status`` None)."""
 
     external_id: str
@@ -430,47 +430,30 @@ class TakenIn:
     status: str | None = None
 
 
-def intake_many(
-    session: UrakataSession,
-    *,
-    actor: Actor,
-    channel: str,
-    loaded: list[dict],
-    now: datetime | None = None,
-    on_invalid: Callable[[int, OrderInvalid], None] | None = None,
-    progress: Callable[[int, int], None] | None = None,
-    summary: Callable[[list[TakenIn]], audit.PendingEvent] | None = None,
-    batch: int = 2_000,
-) -> list[TakenIn]:
-    """Take many orders in at once (a checked file's, as ``load_order`` made them in the
-    shop's zone): the same checks, holds, states and events as :func:`intake`.
-
-    The catalog, the known numbers and the duplicates are read once for all of them;
-    :class:`Intake` says how. Orders whose number the shop has already are skipped
-    (``id`` None); a number twice is taken once.
-
-    A body a rule across its fields refuses (a discount over the total) raises
-    :class:`OrderInvalid` with its index as ``index``, or with ``on_invalid`` is handed
-    to it and left out; the caller's transaction is rolled back on any error."""
-    with Intake(session, actor=actor, channel=channel, now=now, on_invalid=on_invalid,
-                progress=progress, batch=batch, total=len(loaded)) as intake:  # fmt: skip
-        intake.take(loaded)
-        return intake.finish(summary)
-
-
 class Intake:
-    """:func:`intake_many` fed in pieces, as a file's check hands its orders out:
-    ``take(loaded)`` for each piece, then ``finish(summary)``, inside ``with``.
+    """Many orders taken in at once (a checked file's, as ``load_order`` made them in the
+    shop's zone), fed in pieces as a file's check hands them out: ``take(loaded)`` for
+    each piece, then ``finish(summary)``, inside ``with``. The same checks, holds, states
+    and events as :func:`intake`; the catalog, the known numbers and the duplicates are
+    read once per piece. Orders whose number the shop has already are skipped (``id``
+    None); a number twice is taken once. A body a rule across its fields refuses (a
+    discount over the total) raises :class:`OrderInvalid` with its index as ``index``,
+    or with ``on_invalid`` is handed to it and left out; the caller's transaction is
+    rolled back on any error.
 
     Every statement goes on the session's connection through one writer thread, in
     order, while the orders are checked here (:class:`~urakata.platform.bulk.Alongside`):
-    a piece's lookup (its numbers, duplicate keys and SKUs) is sent when the piece comes,
-    and the piece is checked once the next one has come (or at ``finish``), so the
-    lookup of piece n+1 is queued before the writing of piece n, and checking a piece
-    overlaps writing the one before. New orders and their lines are written ``batch`` at
-    a time (:func:`_insert_many`). ``finish`` records ``summary(taken)`` (the import's own
-    event) and every order's events in one :func:`audit.record_many`, while the
-    database queues the confirmation mails. Nothing else may use the session meanwhile.
+    a piece's lookup (its numbers, duplicate keys and SKUs, and ids drawn ahead for its
+    orders) is sent when the piece comes, and the piece is checked once the next one has
+    come (the first at once, or at ``finish``), so the lookup of piece n+1 is queued
+    before the writing of piece n, and checking a piece overlaps writing the one before.
+    New orders and their lines are written ``batch`` at a time (:func:`_insert_many`);
+    each piece's confirmation mails are queued and its ledger bodies made
+    (:class:`audit.Batch`) as it is checked. ``finish`` records ``summary(taken)`` (the
+    import's own event, first) and those events with :func:`audit.record_batch`: the
+    shop's chain is locked only from then to commit. A lookup may see orders written by
+    this intake (earlier pieces): they count as its own, not as the shop's earlier
+    orders (:meth:`_Context.add`). Nothing else may use the session meanwhile.
     """
 
     def __init__(

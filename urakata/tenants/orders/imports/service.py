@@ -3,11 +3,12 @@ orders, when the user says so).
 
 :func:`check_file` reads the file (UTF-8 or CP932, comma or tab), turns its rows into
 orders (``formats``), validates each with the order service's own schema fields (the
-schema itself names what is wrong, by row and column); it writes nothing.
-:func:`import_orders` takes a checked file in through
-:func:`~urakata.tenants.orders.services.intake_many` (the same checks and holds as the
-API; COPY, 2,000 orders a time, written while the next ones are checked) in the
-caller's transaction: every order of the file or none. Orders the shop has already (the
+schema itself names what is wrong, by row and column) and its rule across fields; it
+writes nothing. :func:`import_orders` takes a checked file in through
+:class:`~urakata.tenants.orders.services.Intake` (the same checks and holds as the API;
+COPY, 2,000 orders a time, written while the next ones are checked) in the caller's
+transaction: every order of the file or none. :func:`import_file` (the job's) does both
+at once, the check in a second process for a big file. Orders the shop has already (the
 channel's order number) are counted, not taken again, so importing the same file twice
 changes nothing. The ledger gets one event for the import and each order's own events,
 recorded together at the end: the shop's chain is locked only from then to commit, not
