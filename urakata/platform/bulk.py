@@ -10,7 +10,6 @@ import re
 import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent import futures
 from concurrent.futures import Future
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -41,15 +40,14 @@ class Alongside:
     The database's work and Python's overlap (a thread waiting on the server releases
     the GIL). Nothing else may use the connection until the block is left, which waits
     for everything sent; the first error stops what is queued after it (their futures
-    hold that error) and is raised by the next ``send``, by ``wait`` or on leaving the
-    block (unless the block raised)."""
+    hold that error) and is raised by the next ``send`` or on leaving the block (unless
+    the block raised)."""
 
     def __init__(self, driver, name: str = "alongside"):
         self.driver = driver
         self.failure: BaseException | None = None
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._last: Future | None = None
         self._open = False
 
     def __enter__(self) -> Alongside:
@@ -60,15 +58,8 @@ class Alongside:
     def send(self, statement: Callable[[Any], Any]) -> Future:
         self._raise()
         done: Future = Future()
-        self._last = done
         self._queue.put((statement, done))
         return done
-
-    def wait(self) -> None:
-        """Wait until everything sent so far has run; raise its error."""
-        if self._last is not None:
-            futures.wait([self._last])
-        self._raise()
 
     def __exit__(self, *exc_info) -> None:
         self.close(raising=exc_info[0] is None)
